@@ -1,0 +1,88 @@
+"""The `banditd` command: `banditd serve` runs one replica."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+from pydantic import ValidationError
+
+from . import __version__
+from .config import CONFIG_FILE_ENV, Settings
+from .embedded_redis import EmbeddedRedis, EmbeddedRedisError
+from .errors import StoreUnavailableError
+from .logs import configure_logging
+from .server import BanditServer
+
+logger = logging.getLogger("banditd")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    if args.config:
+        os.environ[CONFIG_FILE_ENV] = args.config
+    overrides = {"listen": args.listen} if args.listen else {}
+    return Settings(**overrides)
+
+
+def serve(args: argparse.Namespace) -> int:
+    try:
+        settings = _settings(args)
+    except (ValidationError, ValueError) as exc:
+        print(f"banditd: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    if args.print_config:
+        print(json.dumps(settings.redacted(), indent=2, sort_keys=True))
+        return 0
+    configure_logging(settings.log_level)
+    logger.info("banditd %s starting with %s", __version__, json.dumps(settings.redacted()))
+
+    embedded: EmbeddedRedis | None = None
+    try:
+        if settings.redis_url is None:
+            embedded = EmbeddedRedis(settings.data_dir, settings.redis_server_bin).start()
+            settings = settings.model_copy(update={"redis_url": embedded.url})
+        server = BanditServer(settings)
+        stopping = threading.Event()
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            logger.info("received %s; shutting down", signal.Signals(signum).name)
+            stopping.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        server.start()
+        stopping.wait()
+        server.stop()
+        return 0
+    except (EmbeddedRedisError, StoreUnavailableError, OSError) as exc:
+        print(f"banditd: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="banditd", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"banditd {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve", help="run one replica of the service")
+    serve_parser.add_argument("--config", help=f"TOML settings file (or {CONFIG_FILE_ENV})")
+    serve_parser.add_argument("--listen", help="host:port to bind (BANDITD_LISTEN)")
+    serve_parser.add_argument(
+        "--print-config", action="store_true", help="print the effective settings and exit"
+    )
+    serve_parser.set_defaults(handler=serve)
+    args = parser.parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

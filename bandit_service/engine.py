@@ -1,0 +1,241 @@
+"""The hot path: decisions from a local snapshot, counted locally, flushed to Redis in batches.
+
+A decision never waits on Redis. One background thread refreshes each experiment's
+snapshot every refresh_interval_ms (admin changes show up as a new config epoch) and
+flushes decision counts every flush_interval_ms. A flush carries a per-replica sequence
+number and is retried with the same number until Redis confirms it, so Redis totals equal
+the sum of what every replica decided: nothing lost, nothing counted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+import policies
+
+from .config import Settings
+from .domain import MAX_ARMS, Experiment, validate_name
+from .errors import ExperimentNotFoundError, StoreUnavailableError
+from .stats import ArmStats, build_allocation
+from .store import PullFlush, RawStats, StateStore
+from .tokens import DecisionSigner
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What one replica decides an experiment from until the next refresh. Never mutated."""
+
+    experiment: Experiment
+    allocation: policies.Allocation
+    name_bytes: bytes
+    raw_stats: RawStats
+
+
+class ExperimentState:
+    """Per experiment: the current snapshot and the decisions not yet flushed."""
+
+    __slots__ = ("inflight", "lock", "pending", "seq", "snapshot")
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.lock = threading.Lock()
+        self.pending = [0] * MAX_ARMS
+        self.seq = 0
+        # A flush sent but not confirmed; resent with the same seq until Redis confirms it.
+        self.inflight: PullFlush | None = None
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Engine:
+    """Owns the snapshots of one replica and the thread that keeps them fresh."""
+
+    def __init__(self, store: StateStore, signer: DecisionSigner, settings: Settings) -> None:
+        self._store = store
+        self._signer = signer
+        self._settings = settings
+        self.replica_id = uuid.uuid4().hex[:16]
+        self._states: dict[str, ExperimentState] = {}
+        # name -> monotonic time until which "not found" is cached, so bogus names cost
+        # at most one Redis round trip per refresh interval.
+        self._missing: dict[str, float] = {}
+        self._load_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._refresh_s = settings.refresh_interval_ms / 1000
+        self._flush_s = settings.flush_interval_ms / 1000
+        self._last_error_log = 0.0
+        self.refreshes = 0
+        self.flushes = 0
+
+    # --- lifecycle -------------------------------------------------------------------
+    def start(self) -> None:
+        self.refresh()
+        self._thread = threading.Thread(target=self._run, name="banditd-sync", daemon=True)
+        self._thread.start()
+
+    def close(self, attempts: int = 10) -> None:
+        """Stops the background thread, then flushes what is left with bounded retries."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        for attempt in range(attempts):
+            try:
+                self.flush()
+                return
+            except StoreUnavailableError as exc:
+                logger.warning(
+                    "final flush failed (attempt %d of %d): %s", attempt + 1, attempts, exc
+                )
+                time.sleep(0.2)
+        unflushed = sum(sum(s.pending) for s in self._states.values())
+        logger.error("shutting down with %d decision counts not written to Redis", unflushed)
+
+    def _run(self) -> None:
+        next_refresh = time.monotonic() + self._refresh_s
+        next_flush = time.monotonic() + self._flush_s
+        while not self._stop.wait(max(0.0, min(next_refresh, next_flush) - time.monotonic())):
+            now = time.monotonic()
+            try:
+                if now >= next_flush:
+                    next_flush = now + self._flush_s
+                    self.flush()
+                if now >= next_refresh:
+                    next_refresh = now + self._refresh_s
+                    self.refresh()
+            except StoreUnavailableError as exc:
+                self._log_sync_error(exc)
+            except Exception:
+                logger.exception("background refresh/flush failed; retrying next interval")
+
+    def _log_sync_error(self, exc: Exception) -> None:
+        if time.monotonic() - self._last_error_log > 5.0:
+            self._last_error_log = time.monotonic()
+            logger.warning("cannot sync with redis, deciding from the last snapshot: %s", exc)
+
+    # --- snapshots -------------------------------------------------------------------
+    def _snapshot(self, experiment: Experiment, raw: RawStats) -> Snapshot:
+        stats = ArmStats.from_raw(experiment, raw)
+        allocation = build_allocation(experiment, stats, self._settings.share_draws)
+        return Snapshot(experiment, allocation, experiment.name.encode("ascii"), raw)
+
+    def apply(self, experiment: Experiment, raw: RawStats | None = None) -> None:
+        """Installs a new config (after an admin change here, or one seen in Redis)."""
+        if raw is None:
+            raw = self._store.read_stats(experiment.name)
+        snapshot = self._snapshot(experiment, raw)
+        state = self._states.get(experiment.name)
+        if state is None:
+            self._states[experiment.name] = ExperimentState(snapshot)
+            self._missing.pop(experiment.name, None)
+        elif state.snapshot.experiment.epoch <= experiment.epoch:
+            state.snapshot = snapshot
+
+    def refresh(self) -> None:
+        """Reloads every experiment's statistics, and the config of those whose epoch moved."""
+        names = self._store.list_experiment_names()
+        for name, (epoch, raw) in zip(names, self._store.read_epochs_and_stats(names), strict=True):
+            if epoch == 0:
+                continue
+            state = self._states.get(name)
+            if state is None or state.snapshot.experiment.epoch != epoch:
+                experiment = self._store.get_experiment(name)
+                if experiment is not None:
+                    self.apply(experiment, raw)
+            elif raw != state.snapshot.raw_stats:
+                state.snapshot = self._snapshot(state.snapshot.experiment, raw)
+        self.refreshes += 1
+
+    def state(self, name: str) -> ExperimentState:
+        """The experiment's state, loading it from Redis on first use; NOT_FOUND if absent."""
+        state = self._states.get(name)
+        if state is not None:
+            return state
+        validate_name(name, "experiment")
+        if self._missing.get(name, 0.0) > time.monotonic():
+            raise ExperimentNotFoundError(name)
+        with self._load_lock:
+            state = self._states.get(name)
+            if state is not None:
+                return state
+            experiment = self._store.get_experiment(name)
+            if experiment is None:
+                if len(self._missing) > 100_000:
+                    self._missing.clear()
+                self._missing[name] = time.monotonic() + self._refresh_s
+                raise ExperimentNotFoundError(name)
+            self.apply(experiment)
+            return self._states[name]
+
+    def experiment(self, name: str) -> Experiment:
+        return self.state(name).snapshot.experiment
+
+    # --- decisions -------------------------------------------------------------------
+    def decide(self, name: str) -> tuple[Snapshot, int, str]:
+        """One decision: (snapshot it was made from, arm index, signed decision id)."""
+        state = self.state(name)
+        snapshot = state.snapshot
+        arm = policies.choose(snapshot.allocation)
+        with state.lock:
+            state.pending[arm] += 1
+        token = self._signer.sign(snapshot.name_bytes, arm, snapshot.experiment.epoch, now_ms())
+        return snapshot, arm, token
+
+    def decide_many(self, name: str, count: int) -> tuple[Snapshot, NDArray[np.int64], list[str]]:
+        """count independent decisions from one snapshot, in one kernel call."""
+        state = self.state(name)
+        snapshot = state.snapshot
+        arms = policies.choose_many(snapshot.allocation, count)
+        per_arm = np.bincount(arms, minlength=len(snapshot.experiment.arms)).tolist()
+        with state.lock:
+            pending = state.pending
+            for index, n in enumerate(per_arm):
+                pending[index] += n
+        sign = self._signer.sign
+        name_bytes, epoch, at = snapshot.name_bytes, snapshot.experiment.epoch, now_ms()
+        tokens = [sign(name_bytes, arm, epoch, at) for arm in arms.tolist()]
+        return snapshot, arms, tokens
+
+    # --- flushing --------------------------------------------------------------------
+    def flush(self) -> None:
+        """Writes unflushed decision counts of every experiment in one pipeline."""
+        batch: list[tuple[ExperimentState, PullFlush]] = []
+        for name, state in list(self._states.items()):
+            if state.inflight is None:
+                with state.lock:
+                    counts = state.pending
+                    if not any(counts):
+                        continue
+                    state.pending = [0] * MAX_ARMS
+                arms = state.snapshot.experiment.arm_names
+                state.seq += 1
+                state.inflight = PullFlush(
+                    name, state.seq, {arms[i]: n for i, n in enumerate(counts) if n}
+                )
+            batch.append((state, state.inflight))
+        if not batch:
+            return
+        self._store.flush_pulls(self.replica_id, [flush for _, flush in batch])
+        for state, _ in batch:
+            state.inflight = None
+        self.flushes += 1
+
+    def unflushed(self) -> int:
+        """Decisions counted here and not yet confirmed by Redis."""
+        total = 0
+        for state in list(self._states.values()):
+            total += sum(state.pending)
+            if state.inflight is not None:
+                total += sum(state.inflight.counts.values())
+        return total

@@ -1,0 +1,110 @@
+"""Where a reward lands in Redis: verify its decision id, validate it, record it exactly once.
+
+Rewards are not buffered in the replica: a caller is told a reward is accepted only after
+Redis has it, so a client knows exactly what to resend after a failure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .domain import RewardType
+from .engine import Engine, now_ms
+from .errors import AlreadyExistsError, BanditError, InvalidArgumentError
+from .store import REWARD_CONFLICT, REWARD_DUPLICATE, RewardWrite, StateStore
+from .tokens import DecisionSigner
+
+MAX_EVENT_ID_BYTES = 128
+MAX_EVENTS_PER_BATCH = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class RewardEvent:
+    decision_id: str
+    reward: float
+    event_id: str
+
+
+# The outcome of one event: None when newly recorded, DUPLICATE when seen before,
+# or the error that refused it.
+DUPLICATE = "duplicate"
+Outcome = BanditError | str | None
+
+
+class RewardRecorder:
+    def __init__(
+        self, engine: Engine, store: StateStore, signer: DecisionSigner, ttl_s: int
+    ) -> None:
+        self._engine = engine
+        self._store = store
+        self._signer = signer
+        self._ttl_s = ttl_s
+
+    def _validate(self, event: RewardEvent, now: int) -> tuple[str, RewardWrite]:
+        if not event.event_id:
+            raise InvalidArgumentError("event_id is required (any id unique per reward event)")
+        if len(event.event_id.encode()) > MAX_EVENT_ID_BYTES:
+            raise InvalidArgumentError(
+                f"event_id is {len(event.event_id.encode())} bytes; at most "
+                f"{MAX_EVENT_ID_BYTES} allowed"
+            )
+        if not math.isfinite(event.reward):
+            raise InvalidArgumentError(f"reward must be a finite number, got {event.reward}")
+        token = self._signer.verify(event.decision_id, now)
+        experiment = self._engine.experiment(token.experiment)
+        if token.arm_index >= len(experiment.arms):
+            # A valid signature over an unknown arm means the experiment was re-created.
+            raise InvalidArgumentError(
+                f"decision_id names arm #{token.arm_index}, which experiment "
+                f"'{experiment.name}' does not have"
+            )
+        experiment.check_reward(event.reward)
+        write = RewardWrite(
+            hour=token.decided_unix_ms // 3_600_000,
+            nonce=token.nonce,
+            event_id=event.event_id,
+            arm=experiment.arms[token.arm_index].name,
+            reward=event.reward,
+        )
+        return experiment.name, write
+
+    def record(self, events: Sequence[RewardEvent]) -> list[Outcome]:
+        """Records events; returns one outcome per event, in order.
+
+        Raises StoreUnavailableError if Redis fails: then nothing of this call may be
+        assumed recorded, and the caller resends it all (duplicates are recognised).
+        """
+        if len(events) > MAX_EVENTS_PER_BATCH:
+            raise InvalidArgumentError(
+                f"events: at most {MAX_EVENTS_PER_BATCH} per batch, got {len(events)}"
+            )
+        now = now_ms()
+        outcomes: list[Outcome] = [None] * len(events)
+        groups: dict[str, list[tuple[int, RewardWrite]]] = defaultdict(list)
+        for index, event in enumerate(events):
+            try:
+                name, write = self._validate(event, now)
+            except BanditError as exc:
+                outcomes[index] = exc
+                continue
+            groups[name].append((index, write))
+        for name, items in groups.items():
+            experiment = self._engine.experiment(name)
+            codes = self._store.record_rewards(
+                name,
+                [write for _, write in items],
+                track_squares=experiment.reward_type is RewardType.CONTINUOUS,
+                ttl_s=self._ttl_s,
+            )
+            for (index, write), code in zip(items, codes, strict=True):
+                if code == REWARD_DUPLICATE:
+                    outcomes[index] = DUPLICATE
+                elif code == REWARD_CONFLICT:
+                    outcomes[index] = AlreadyExistsError(
+                        f"the decision was already rewarded by another event (event_id "
+                        f"'{write.event_id}' is new); a decision earns one reward"
+                    )
+        return outcomes

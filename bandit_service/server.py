@@ -1,0 +1,147 @@
+"""Builds, starts and stops one banditd replica: Redis, engine, gRPC server, health.
+
+Start-up order: connect to Redis, bind and start gRPC with health NOT_SERVING, compile
+(or load from cache) and warm the numba kernels, load snapshots, then report SERVING.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent import futures
+from typing import Any
+
+import grpc
+from banditd.v1 import admin_pb2_grpc, decisions_pb2_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+import policies
+
+from .admin import AdminService
+from .config import Settings
+from .engine import Engine
+from .errors import StoreUnavailableError
+from .interceptors import AdminAuthInterceptor, ErrorMappingInterceptor
+from .rewards import RewardRecorder
+from .servicers import AdminServicer, DecisionsServicer
+from .store import RedisStateStore, StateStore
+from .tokens import DecisionSigner
+
+logger = logging.getLogger(__name__)
+
+SERVICE_NAMES = ("banditd.v1.Decisions", "banditd.v1.Admin")
+
+
+def connect_store(settings: Settings, attempts: int = 20, delay_s: float = 0.5) -> RedisStateStore:
+    """Connects to settings.redis_url, retrying a bounded number of times with a log line each."""
+    if settings.redis_url is None:
+        raise ValueError("redis_url is not set; the banditd command starts an embedded Redis")
+    store = RedisStateStore.from_url(settings.redis_url, settings.redis_key_prefix)
+    for attempt in range(1, attempts + 1):
+        try:
+            store.ping()
+            return store
+        except StoreUnavailableError as exc:
+            if attempt == attempts:
+                store.close()
+                raise
+            logger.warning(
+                "redis not reachable (%s); retrying, %d attempts left", exc, attempts - attempt
+            )
+            time.sleep(delay_s)
+    raise AssertionError("unreachable")
+
+
+class BanditServer:
+    """One replica. start() returns once health reports SERVING."""
+
+    def __init__(self, settings: Settings, store: StateStore | None = None) -> None:
+        self.settings = settings
+        self._store = store
+        self._server: grpc.Server | None = None
+        self._health: health.HealthServicer | None = None
+        self.engine: Engine | None = None
+        self.port = 0
+        self.ready_s = 0.0
+
+    @property
+    def target(self) -> str:
+        host = self.settings.listen.rpartition(":")[0]
+        return f"{host}:{self.port}"
+
+    def start(self) -> BanditServer:
+        started = time.monotonic()
+        settings = self.settings
+        store = self._store if self._store is not None else connect_store(settings)
+        self._store = store
+        secret = (
+            settings.decision_secret.get_secret_value().encode()
+            if settings.decision_secret is not None
+            else store.decision_secret()
+        )
+        signer = DecisionSigner(secret, settings.decision_ttl_s)
+        engine = Engine(store, signer, settings)
+        self.engine = engine
+
+        interceptors: list[grpc.ServerInterceptor[Any, Any]] = []
+        if settings.admin_token is not None:
+            interceptors.append(AdminAuthInterceptor(settings.admin_token.get_secret_value()))
+        interceptors.append(ErrorMappingInterceptor())
+        server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="rpc"),
+            interceptors=interceptors,
+            # Two servers must never silently share a port.
+            options=[("grpc.so_reuseport", 0)],
+        )
+        health_servicer = health.HealthServicer()
+        for name in ("", *SERVICE_NAMES):
+            health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        decisions_pb2_grpc.add_DecisionsServicer_to_server(
+            DecisionsServicer(
+                engine, RewardRecorder(engine, store, signer, settings.decision_ttl_s)
+            ),
+            server,
+        )
+        admin_pb2_grpc.add_AdminServicer_to_server(
+            AdminServicer(AdminService(store, engine, settings)), server
+        )
+        self.port = server.add_insecure_port(settings.listen)
+        if self.port == 0:
+            raise OSError(f"cannot listen on {settings.listen}: address in use or not available")
+        server.start()
+        self._server, self._health = server, health_servicer
+
+        warm_s = policies.warm_up()
+        engine.start()
+        for name in ("", *SERVICE_NAMES):
+            health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self.ready_s = time.monotonic() - started
+        logger.info(
+            "banditd replica %s serving on %s (kernels warm in %.2f s, ready in %.2f s)",
+            engine.replica_id,
+            self.target,
+            warm_s,
+            self.ready_s,
+        )
+        return self
+
+    def stop(self, grace_s: float | None = None) -> None:
+        """Stops taking requests, lets in-flight ones finish, flushes counts, closes Redis."""
+        grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
+        if self._health is not None:
+            self._health.enter_graceful_shutdown()
+        if self._server is not None:
+            self._server.stop(grace).wait()
+            self._server = None
+        if self.engine is not None:
+            self.engine.close()
+            self.engine = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        logger.info("banditd stopped")
+
+    def wait(self) -> None:
+        if self._server is not None:
+            self._server.wait_for_termination()

@@ -1,0 +1,152 @@
+"""gRPC servicers: each RPC converts the request, calls the domain, converts the answer.
+
+Errors are not handled here; interceptors.py maps them to status codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+from banditd.v1 import admin_pb2, admin_pb2_grpc, decisions_pb2, decisions_pb2_grpc
+
+from . import convert
+from .admin import AdminService
+from .engine import Engine
+from .errors import BanditError
+from .interceptors import status_for
+from .rewards import DUPLICATE, RewardEvent, RewardRecorder
+
+
+def _event(pb: decisions_pb2.RewardEvent) -> RewardEvent:
+    return RewardEvent(pb.decision_id, pb.reward, pb.event_id)
+
+
+class DecisionsServicer(decisions_pb2_grpc.DecisionsServicer):  # type: ignore[misc]
+    def __init__(self, engine: Engine, recorder: RewardRecorder) -> None:
+        self._engine = engine
+        self._recorder = recorder
+
+    def Decide(
+        self, request: decisions_pb2.DecideRequest, context: grpc.ServicerContext
+    ) -> decisions_pb2.DecideResponse:
+        if request.unit_id or request.attributes:
+            convert.check_unit_and_attributes([request.unit_id], dict(request.attributes))
+        snapshot, arm, token = self._engine.decide(request.experiment)
+        return convert.decide_response(snapshot, arm, token)
+
+    def DecideBatch(
+        self, request: decisions_pb2.DecideBatchRequest, context: grpc.ServicerContext
+    ) -> decisions_pb2.DecideBatchResponse:
+        count = convert.batch_size(request)
+        convert.check_unit_and_attributes(list(request.unit_ids), dict(request.attributes))
+        snapshot, arms, tokens = self._engine.decide_many(request.experiment, count)
+        return convert.decide_batch_response(snapshot, arms.tolist(), tokens)
+
+    def ReportReward(
+        self, request: decisions_pb2.ReportRewardRequest, context: grpc.ServicerContext
+    ) -> decisions_pb2.ReportRewardResponse:
+        (outcome,) = self._recorder.record([_event(request.event)])
+        if isinstance(outcome, BanditError):
+            raise outcome
+        return decisions_pb2.ReportRewardResponse(duplicate=outcome == DUPLICATE)
+
+    def ReportRewards(
+        self, request_iterator: Iterator[decisions_pb2.RewardBatch], context: grpc.ServicerContext
+    ) -> Iterator[decisions_pb2.RewardAck]:
+        for batch in request_iterator:
+            outcomes = self._recorder.record([_event(e) for e in batch.events])
+            ack = decisions_pb2.RewardAck(batch_id=batch.batch_id)
+            for index, outcome in enumerate(outcomes):
+                if outcome is None:
+                    ack.accepted += 1
+                elif outcome == DUPLICATE:
+                    ack.duplicates += 1
+                elif isinstance(outcome, BanditError):
+                    ack.rejected.add(
+                        index=index, code=status_for(outcome).value[0], message=outcome.message
+                    )
+            yield ack
+
+
+class AdminServicer(admin_pb2_grpc.AdminServicer):  # type: ignore[misc]
+    def __init__(self, admin: AdminService) -> None:
+        self._admin = admin
+
+    def CreateExperiment(
+        self, request: admin_pb2.CreateExperimentRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.Experiment:
+        created = self._admin.create_experiment(convert.experiment_from_create(request))
+        return convert.experiment_to_pb(created)
+
+    def GetExperiment(
+        self, request: admin_pb2.ExperimentRef, context: grpc.ServicerContext
+    ) -> admin_pb2.Experiment:
+        return convert.experiment_to_pb(self._admin.get_experiment(request.experiment))
+
+    def ListExperiments(
+        self, request: admin_pb2.ListExperimentsRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.ListExperimentsResponse:
+        return admin_pb2.ListExperimentsResponse(
+            experiments=[convert.experiment_to_pb(e) for e in self._admin.list_experiments()]
+        )
+
+    def AddArm(
+        self, request: admin_pb2.AddArmRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.Experiment:
+        changed = self._admin.add_arm(
+            request.experiment, request.arm.name, request.arm.version, request.weight
+        )
+        return convert.experiment_to_pb(changed)
+
+    def RetireArm(
+        self, request: admin_pb2.ArmRef, context: grpc.ServicerContext
+    ) -> admin_pb2.Experiment:
+        return convert.experiment_to_pb(self._admin.retire_arm(request.experiment, request.arm))
+
+    def PromoteArm(
+        self, request: admin_pb2.ArmRef, context: grpc.ServicerContext
+    ) -> admin_pb2.Experiment:
+        return convert.experiment_to_pb(self._admin.promote_arm(request.experiment, request.arm))
+
+    def SetDefaultArm(
+        self, request: admin_pb2.ArmRef, context: grpc.ServicerContext
+    ) -> admin_pb2.Experiment:
+        changed = self._admin.set_default_arm(request.experiment, request.arm)
+        return convert.experiment_to_pb(changed)
+
+    def SetPolicy(
+        self, request: admin_pb2.SetPolicyRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.Experiment:
+        changed = self._admin.set_policy(request.experiment, convert.policy_from_pb(request.policy))
+        return convert.experiment_to_pb(changed)
+
+    def PauseExperiment(
+        self, request: admin_pb2.ExperimentRef, context: grpc.ServicerContext
+    ) -> admin_pb2.Experiment:
+        return convert.experiment_to_pb(self._admin.set_paused(request.experiment, True))
+
+    def ResumeExperiment(
+        self, request: admin_pb2.ExperimentRef, context: grpc.ServicerContext
+    ) -> admin_pb2.Experiment:
+        return convert.experiment_to_pb(self._admin.set_paused(request.experiment, False))
+
+    def GetStatus(
+        self, request: admin_pb2.ExperimentRef, context: grpc.ServicerContext
+    ) -> admin_pb2.ExperimentStatus:
+        experiment, arms = self._admin.status(request.experiment)
+        return convert.status_to_pb(experiment, arms)
+
+    def ImportOutcomes(
+        self, request: admin_pb2.ImportOutcomesRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.ImportOutcomesResponse:
+        duplicate = self._admin.import_outcomes(
+            request.experiment,
+            request.arm,
+            request.import_id,
+            request.pulls,
+            request.rewards,
+            request.reward_sum,
+            request.reward_sum_squares,
+        )
+        return admin_pb2.ImportOutcomesResponse(duplicate=duplicate)

@@ -1,0 +1,280 @@
+"""Where config and arm statistics live: the StateStore seam and its Redis implementation.
+
+Every key of one experiment carries the hash tag {experiment}, so one experiment's keys
+share a Redis Cluster slot and the Lua scripts below stay legal on a cluster. Counters
+are only ever changed inside Redis (HINCRBY, Lua), never read-modified-written here.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Protocol
+
+import redis
+from redis.commands.core import Script
+
+from .domain import Experiment
+from .errors import AlreadyExistsError, ConflictError, StoreUnavailableError
+
+logger = logging.getLogger(__name__)
+
+STAT_FIELDS = ("pulls", "rewards", "sum", "sumsq")
+
+
+class Keys:
+    """The Redis key schema, in one place."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.experiments = f"{prefix}:experiments"
+        self.secret = f"{prefix}:decision-secret"
+
+    def config(self, experiment: str) -> str:
+        return f"{self.prefix}:{{{experiment}}}:config"
+
+    def stats(self, experiment: str) -> str:
+        return f"{self.prefix}:{{{experiment}}}:stats"
+
+    def rewarded(self, experiment: str, hour: int) -> str:
+        return f"{self.prefix}:{{{experiment}}}:rewarded:{hour}"
+
+    def flushed(self, experiment: str, replica: str) -> str:
+        return f"{self.prefix}:{{{experiment}}}:flushed:{replica}"
+
+    def imports(self, experiment: str) -> str:
+        return f"{self.prefix}:{{{experiment}}}:imports"
+
+
+@dataclass(frozen=True, slots=True)
+class PullFlush:
+    """Decision counts of one replica for one experiment, applied once per (replica, seq)."""
+
+    experiment: str
+    seq: int
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class RewardWrite:
+    """One reward to record. hour and nonce identify the decision it rewards."""
+
+    hour: int
+    nonce: bytes
+    event_id: str
+    arm: str
+    reward: float
+
+
+# Result codes of StateStore.record_rewards, one per event.
+REWARD_RECORDED = 1
+REWARD_DUPLICATE = 2
+REWARD_CONFLICT = 3
+
+RawStats = dict[bytes, bytes]
+
+
+class StateStore(Protocol):
+    """What the engine and the admin service need from storage.
+
+    Every method either completes or raises StoreUnavailableError; writes are atomic
+    per experiment and idempotent where the docstring says so.
+    """
+
+    def decision_secret(self) -> bytes: ...
+    def create_experiment(self, experiment: Experiment) -> Experiment: ...
+    def get_experiment(self, name: str) -> Experiment | None: ...
+    def save_experiment(self, experiment: Experiment) -> Experiment: ...
+    def list_experiment_names(self) -> list[str]: ...
+    def read_epochs_and_stats(self, names: Sequence[str]) -> list[tuple[int, RawStats]]: ...
+    def read_stats(self, name: str) -> RawStats: ...
+    def flush_pulls(self, replica: str, flushes: Sequence[PullFlush]) -> None: ...
+    def record_rewards(
+        self, experiment: str, writes: Sequence[RewardWrite], track_squares: bool, ttl_s: int
+    ) -> list[int]: ...
+    def import_outcomes(
+        self,
+        experiment: str,
+        arm: str,
+        import_id: str,
+        pulls: int,
+        rewards: int,
+        reward_sum: float,
+        reward_sum_squares: float,
+    ) -> bool: ...
+    def ping(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def _load_script(client: redis.Redis, name: str) -> Script:
+    source = resources.files(__package__).joinpath("lua", f"{name}.lua").read_text()
+    return client.register_script(source)
+
+
+class RedisStateStore:
+    """StateStore on one Redis (or a Redis Cluster endpoint that speaks hash tags)."""
+
+    # Seconds a replica's last-flushed sequence number is kept after its last flush.
+    FLUSH_MARK_TTL_S = 7 * 24 * 3600
+
+    def __init__(self, client: redis.Redis, key_prefix: str) -> None:
+        self._redis = client
+        self.keys = Keys(key_prefix)
+        self._create = _load_script(client, "create_experiment")
+        self._save = _load_script(client, "save_experiment")
+        self._flush = _load_script(client, "flush_pulls")
+        self._rewards = _load_script(client, "record_rewards")
+        self._import = _load_script(client, "import_outcomes")
+
+    @classmethod
+    def from_url(cls, url: str, key_prefix: str) -> RedisStateStore:
+        client = redis.Redis.from_url(
+            url, socket_timeout=5.0, socket_connect_timeout=2.0, health_check_interval=30
+        )
+        return cls(client, key_prefix)
+
+    def _call(self, what: str, fn: Any, *args: Any) -> Any:
+        """Runs one Redis operation, turning connection failures into StoreUnavailableError."""
+        try:
+            return fn(*args)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise StoreUnavailableError(
+                f"redis unavailable while trying to {what}: {exc}; retry shortly"
+            ) from exc
+
+    def ping(self) -> None:
+        self._call("ping", self._redis.ping)
+
+    def close(self) -> None:
+        self._redis.close()
+
+    def decision_secret(self) -> bytes:
+        """The shared signing key, created on first use by whichever replica comes first."""
+        self._call(
+            "create the decision secret",
+            lambda: self._redis.set(self.keys.secret, secrets.token_hex(32), nx=True),
+        )
+        value: bytes = self._call("read the decision secret", self._redis.get, self.keys.secret)
+        return value
+
+    def create_experiment(self, experiment: Experiment) -> Experiment:
+        # The index entry goes first: a crash in between leaves a name without a config,
+        # which listing skips, rather than a config that nobody can list.
+        self._call("index the experiment", self._redis.sadd, self.keys.experiments, experiment.name)
+        created = self._call(
+            "create the experiment",
+            self._create,
+            [self.keys.config(experiment.name)],
+            [experiment.to_json()],
+        )
+        if not created:
+            raise AlreadyExistsError(f"experiment '{experiment.name}' already exists")
+        return Experiment.from_json(experiment.to_json(), epoch=1)
+
+    def get_experiment(self, name: str) -> Experiment | None:
+        doc, epoch = self._call(
+            "read the experiment", self._redis.hmget, self.keys.config(name), ["json", "epoch"]
+        )
+        if doc is None or epoch is None:
+            return None
+        return Experiment.from_json(doc, epoch=int(epoch))
+
+    def save_experiment(self, experiment: Experiment) -> Experiment:
+        """Writes experiment if its epoch is still current; raises ConflictError if not."""
+        result = int(
+            self._call(
+                "save the experiment",
+                self._save,
+                [self.keys.config(experiment.name)],
+                [experiment.epoch, experiment.to_json()],
+            )
+        )
+        if result <= 0:
+            raise ConflictError(
+                f"experiment '{experiment.name}' changed concurrently (epoch {experiment.epoch} "
+                "is no longer current); retry"
+            )
+        return Experiment.from_json(experiment.to_json(), epoch=result)
+
+    def list_experiment_names(self) -> list[str]:
+        names = self._call("list experiments", self._redis.smembers, self.keys.experiments)
+        return sorted(name.decode() for name in names)
+
+    def read_epochs_and_stats(self, names: Sequence[str]) -> list[tuple[int, RawStats]]:
+        """One round trip: the config epoch (0 if missing) and raw stats of each experiment."""
+        pipe = self._redis.pipeline(transaction=False)
+        for name in names:
+            pipe.hget(self.keys.config(name), "epoch")
+            pipe.hgetall(self.keys.stats(name))
+        replies = self._call("read statistics", pipe.execute)
+        return [(int(replies[i] or 0), replies[i + 1]) for i in range(0, len(replies), 2)]
+
+    def read_stats(self, name: str) -> RawStats:
+        stats: RawStats = self._call("read statistics", self._redis.hgetall, self.keys.stats(name))
+        return stats
+
+    def flush_pulls(self, replica: str, flushes: Sequence[PullFlush]) -> None:
+        """Adds decision counts; each (replica, experiment, seq) is applied at most once."""
+        if not flushes:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for flush in flushes:
+            args: list[Any] = [flush.seq, self.FLUSH_MARK_TTL_S]
+            for arm, count in flush.counts.items():
+                args += [arm, count]
+            self._flush(
+                keys=[
+                    self.keys.stats(flush.experiment),
+                    self.keys.flushed(flush.experiment, replica),
+                ],
+                args=args,
+                client=pipe,
+            )
+        self._call("flush decision counts", pipe.execute)
+
+    def record_rewards(
+        self, experiment: str, writes: Sequence[RewardWrite], track_squares: bool, ttl_s: int
+    ) -> list[int]:
+        """Records rewards atomically; returns a REWARD_* code per write, in order."""
+        hours = sorted({w.hour for w in writes})
+        bucket_of = {hour: i + 1 for i, hour in enumerate(hours)}
+        keys = [self.keys.stats(experiment)] + [self.keys.rewarded(experiment, h) for h in hours]
+        # A bucket must outlive the last decision it can hold by the reward window.
+        args: list[Any] = [len(hours)] + [(h + 1) * 3600 + ttl_s + 60 for h in hours]
+        args.append(1 if track_squares else 0)
+        for w in writes:
+            args += [bucket_of[w.hour], w.nonce, w.event_id, w.arm, repr(w.reward)]
+        codes: list[int] = self._call("record rewards", self._rewards, keys, args)
+        return [int(c) for c in codes]
+
+    def import_outcomes(
+        self,
+        experiment: str,
+        arm: str,
+        import_id: str,
+        pulls: int,
+        rewards: int,
+        reward_sum: float,
+        reward_sum_squares: float,
+    ) -> bool:
+        applied = self._call(
+            "import outcomes",
+            self._import,
+            [self.keys.stats(experiment), self.keys.imports(experiment)],
+            [import_id, arm, pulls, rewards, repr(reward_sum), repr(reward_sum_squares)],
+        )
+        return bool(applied)
+
+
+def parse_stats(raw: RawStats, arm_names: Iterable[str]) -> dict[str, dict[str, float]]:
+    """Turns a stats hash into {arm: {pulls, rewards, sum, sumsq}} for the given arms."""
+    result = {arm: dict.fromkeys(STAT_FIELDS, 0.0) for arm in arm_names}
+    for key, value in raw.items():
+        arm, _, stat = key.decode().rpartition(":")
+        row = result.get(arm)
+        if row is not None and stat in row:
+            row[stat] = float(value)
+    return result

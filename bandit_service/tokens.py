@@ -1,0 +1,85 @@
+"""Decision ids: self-describing tokens signed with HMAC-SHA256, so no replica stores decisions.
+
+Layout before base64url: version (1 byte) | arm index (2) | config epoch (4) |
+decided at, unix ms (8) | nonce (8) | experiment name (1-64) | tag (16, truncated HMAC).
+The nonce makes every decision distinct: it is the key a reward is deduplicated on.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import os
+import struct
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from .errors import DecisionExpiredError, DecisionRejectedError, InvalidArgumentError
+
+_VERSION = 1
+_HEADER = struct.Struct(">BHIQ8s")
+_TAG_BYTES = 16
+_MAX_TOKEN_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionToken:
+    experiment: str
+    arm_index: int
+    epoch: int
+    decided_unix_ms: int
+    nonce: bytes
+
+
+class DecisionSigner:
+    """Signs and verifies decision ids with one secret shared by every replica."""
+
+    def __init__(self, secret: bytes, ttl_s: int) -> None:
+        if len(secret) < 16:
+            raise ValueError("decision secret must be at least 16 bytes")
+        self._secret = secret
+        self._ttl_ms = ttl_s * 1000
+        self._ttl_s = ttl_s
+
+    def sign(self, experiment: bytes, arm_index: int, epoch: int, now_ms: int) -> str:
+        body = _HEADER.pack(_VERSION, arm_index, epoch & 0xFFFFFFFF, now_ms, os.urandom(8))
+        body += experiment
+        tag = hmac.digest(self._secret, body, "sha256")[:_TAG_BYTES]
+        return base64.urlsafe_b64encode(body + tag).rstrip(b"=").decode("ascii")
+
+    def verify(self, decision_id: str, now_ms: int) -> DecisionToken:
+        """Returns the decoded token or raises why it cannot be rewarded."""
+        if not decision_id:
+            raise InvalidArgumentError("decision_id is required")
+        if len(decision_id) > _MAX_TOKEN_CHARS:
+            raise InvalidArgumentError("decision_id is not a banditd decision id (too long)")
+        try:
+            raw = base64.urlsafe_b64decode(decision_id + "=" * (-len(decision_id) % 4))
+        except (binascii.Error, ValueError):
+            raise InvalidArgumentError(
+                "decision_id is not a banditd decision id (not base64url)"
+            ) from None
+        if len(raw) <= _HEADER.size + _TAG_BYTES or raw[0] != _VERSION:
+            raise InvalidArgumentError("decision_id is not a banditd decision id")
+        body, tag = raw[:-_TAG_BYTES], raw[-_TAG_BYTES:]
+        expected = hmac.digest(self._secret, body, "sha256")[:_TAG_BYTES]
+        if not hmac.compare_digest(tag, expected):
+            raise DecisionRejectedError(
+                "decision_id signature does not verify: it was altered, forged, or signed with "
+                "another secret (all replicas need the same BANDITD_DECISION_SECRET)"
+            )
+        _, arm_index, epoch, decided_ms, nonce = _HEADER.unpack_from(body)
+        if now_ms - decided_ms > self._ttl_ms:
+            decided = datetime.fromtimestamp(decided_ms / 1000, UTC).isoformat(timespec="seconds")
+            raise DecisionExpiredError(
+                f"decision_id expired: decided at {decided}, rewards are accepted for "
+                f"{self._ttl_s} s (decision_ttl_s)"
+            )
+        return DecisionToken(
+            experiment=body[_HEADER.size :].decode("ascii"),
+            arm_index=arm_index,
+            epoch=epoch,
+            decided_unix_ms=decided_ms,
+            nonce=nonce,
+        )

@@ -1,0 +1,240 @@
+from banditd.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class RewardType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REWARD_TYPE_UNSPECIFIED: _ClassVar[RewardType]
+    REWARD_TYPE_BINARY: _ClassVar[RewardType]
+    REWARD_TYPE_CONTINUOUS: _ClassVar[RewardType]
+
+class ArmState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ARM_STATE_UNSPECIFIED: _ClassVar[ArmState]
+    ARM_STATE_LIVE: _ClassVar[ArmState]
+    ARM_STATE_RETIRED: _ClassVar[ArmState]
+REWARD_TYPE_UNSPECIFIED: RewardType
+REWARD_TYPE_BINARY: RewardType
+REWARD_TYPE_CONTINUOUS: RewardType
+ARM_STATE_UNSPECIFIED: ArmState
+ARM_STATE_LIVE: ArmState
+ARM_STATE_RETIRED: ArmState
+
+class ThompsonParams(_message.Message):
+    __slots__ = ("prior_alpha", "prior_beta")
+    PRIOR_ALPHA_FIELD_NUMBER: _ClassVar[int]
+    PRIOR_BETA_FIELD_NUMBER: _ClassVar[int]
+    prior_alpha: float
+    prior_beta: float
+    def __init__(self, prior_alpha: _Optional[float] = ..., prior_beta: _Optional[float] = ...) -> None: ...
+
+class UcbParams(_message.Message):
+    __slots__ = ("exploration",)
+    EXPLORATION_FIELD_NUMBER: _ClassVar[int]
+    exploration: float
+    def __init__(self, exploration: _Optional[float] = ...) -> None: ...
+
+class EpsilonGreedyParams(_message.Message):
+    __slots__ = ("epsilon",)
+    EPSILON_FIELD_NUMBER: _ClassVar[int]
+    epsilon: float
+    def __init__(self, epsilon: _Optional[float] = ...) -> None: ...
+
+class FixedParams(_message.Message):
+    __slots__ = ("weights",)
+    class WeightsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    weights: _containers.ScalarMap[str, float]
+    def __init__(self, weights: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
+class PolicyConfig(_message.Message):
+    __slots__ = ("policy", "thompson", "ucb", "epsilon_greedy", "fixed")
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    THOMPSON_FIELD_NUMBER: _ClassVar[int]
+    UCB_FIELD_NUMBER: _ClassVar[int]
+    EPSILON_GREEDY_FIELD_NUMBER: _ClassVar[int]
+    FIXED_FIELD_NUMBER: _ClassVar[int]
+    policy: _common_pb2.Policy
+    thompson: ThompsonParams
+    ucb: UcbParams
+    epsilon_greedy: EpsilonGreedyParams
+    fixed: FixedParams
+    def __init__(self, policy: _Optional[_Union[_common_pb2.Policy, str]] = ..., thompson: _Optional[_Union[ThompsonParams, _Mapping]] = ..., ucb: _Optional[_Union[UcbParams, _Mapping]] = ..., epsilon_greedy: _Optional[_Union[EpsilonGreedyParams, _Mapping]] = ..., fixed: _Optional[_Union[FixedParams, _Mapping]] = ...) -> None: ...
+
+class ArmSpec(_message.Message):
+    __slots__ = ("name", "version")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
+
+class Arm(_message.Message):
+    __slots__ = ("name", "version", "state")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: str
+    state: ArmState
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., state: _Optional[_Union[ArmState, str]] = ...) -> None: ...
+
+class Experiment(_message.Message):
+    __slots__ = ("name", "description", "policy", "reward_type", "reward_min", "reward_max", "arms", "default_arm", "paused", "epoch", "created_unix_ms")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    REWARD_TYPE_FIELD_NUMBER: _ClassVar[int]
+    REWARD_MIN_FIELD_NUMBER: _ClassVar[int]
+    REWARD_MAX_FIELD_NUMBER: _ClassVar[int]
+    ARMS_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_ARM_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    CREATED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    policy: PolicyConfig
+    reward_type: RewardType
+    reward_min: float
+    reward_max: float
+    arms: _containers.RepeatedCompositeFieldContainer[Arm]
+    default_arm: str
+    paused: bool
+    epoch: int
+    created_unix_ms: int
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., policy: _Optional[_Union[PolicyConfig, _Mapping]] = ..., reward_type: _Optional[_Union[RewardType, str]] = ..., reward_min: _Optional[float] = ..., reward_max: _Optional[float] = ..., arms: _Optional[_Iterable[_Union[Arm, _Mapping]]] = ..., default_arm: _Optional[str] = ..., paused: _Optional[bool] = ..., epoch: _Optional[int] = ..., created_unix_ms: _Optional[int] = ...) -> None: ...
+
+class CreateExperimentRequest(_message.Message):
+    __slots__ = ("name", "description", "policy", "reward_type", "reward_min", "reward_max", "arms", "default_arm")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    REWARD_TYPE_FIELD_NUMBER: _ClassVar[int]
+    REWARD_MIN_FIELD_NUMBER: _ClassVar[int]
+    REWARD_MAX_FIELD_NUMBER: _ClassVar[int]
+    ARMS_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_ARM_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    policy: PolicyConfig
+    reward_type: RewardType
+    reward_min: float
+    reward_max: float
+    arms: _containers.RepeatedCompositeFieldContainer[ArmSpec]
+    default_arm: str
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., policy: _Optional[_Union[PolicyConfig, _Mapping]] = ..., reward_type: _Optional[_Union[RewardType, str]] = ..., reward_min: _Optional[float] = ..., reward_max: _Optional[float] = ..., arms: _Optional[_Iterable[_Union[ArmSpec, _Mapping]]] = ..., default_arm: _Optional[str] = ...) -> None: ...
+
+class ExperimentRef(_message.Message):
+    __slots__ = ("experiment",)
+    EXPERIMENT_FIELD_NUMBER: _ClassVar[int]
+    experiment: str
+    def __init__(self, experiment: _Optional[str] = ...) -> None: ...
+
+class ArmRef(_message.Message):
+    __slots__ = ("experiment", "arm")
+    EXPERIMENT_FIELD_NUMBER: _ClassVar[int]
+    ARM_FIELD_NUMBER: _ClassVar[int]
+    experiment: str
+    arm: str
+    def __init__(self, experiment: _Optional[str] = ..., arm: _Optional[str] = ...) -> None: ...
+
+class ListExperimentsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListExperimentsResponse(_message.Message):
+    __slots__ = ("experiments",)
+    EXPERIMENTS_FIELD_NUMBER: _ClassVar[int]
+    experiments: _containers.RepeatedCompositeFieldContainer[Experiment]
+    def __init__(self, experiments: _Optional[_Iterable[_Union[Experiment, _Mapping]]] = ...) -> None: ...
+
+class AddArmRequest(_message.Message):
+    __slots__ = ("experiment", "arm", "weight")
+    EXPERIMENT_FIELD_NUMBER: _ClassVar[int]
+    ARM_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    experiment: str
+    arm: ArmSpec
+    weight: float
+    def __init__(self, experiment: _Optional[str] = ..., arm: _Optional[_Union[ArmSpec, _Mapping]] = ..., weight: _Optional[float] = ...) -> None: ...
+
+class SetPolicyRequest(_message.Message):
+    __slots__ = ("experiment", "policy")
+    EXPERIMENT_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    experiment: str
+    policy: PolicyConfig
+    def __init__(self, experiment: _Optional[str] = ..., policy: _Optional[_Union[PolicyConfig, _Mapping]] = ...) -> None: ...
+
+class ArmStatus(_message.Message):
+    __slots__ = ("name", "version", "state", "is_default", "pulls", "rewards", "reward_sum", "mean_reward", "interval_low", "interval_high", "traffic_share", "prob_best")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    PULLS_FIELD_NUMBER: _ClassVar[int]
+    REWARDS_FIELD_NUMBER: _ClassVar[int]
+    REWARD_SUM_FIELD_NUMBER: _ClassVar[int]
+    MEAN_REWARD_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_LOW_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_HIGH_FIELD_NUMBER: _ClassVar[int]
+    TRAFFIC_SHARE_FIELD_NUMBER: _ClassVar[int]
+    PROB_BEST_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: str
+    state: ArmState
+    is_default: bool
+    pulls: int
+    rewards: int
+    reward_sum: float
+    mean_reward: float
+    interval_low: float
+    interval_high: float
+    traffic_share: float
+    prob_best: float
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., state: _Optional[_Union[ArmState, str]] = ..., is_default: _Optional[bool] = ..., pulls: _Optional[int] = ..., rewards: _Optional[int] = ..., reward_sum: _Optional[float] = ..., mean_reward: _Optional[float] = ..., interval_low: _Optional[float] = ..., interval_high: _Optional[float] = ..., traffic_share: _Optional[float] = ..., prob_best: _Optional[float] = ...) -> None: ...
+
+class ExperimentStatus(_message.Message):
+    __slots__ = ("experiment", "arms")
+    EXPERIMENT_FIELD_NUMBER: _ClassVar[int]
+    ARMS_FIELD_NUMBER: _ClassVar[int]
+    experiment: Experiment
+    arms: _containers.RepeatedCompositeFieldContainer[ArmStatus]
+    def __init__(self, experiment: _Optional[_Union[Experiment, _Mapping]] = ..., arms: _Optional[_Iterable[_Union[ArmStatus, _Mapping]]] = ...) -> None: ...
+
+class ImportOutcomesRequest(_message.Message):
+    __slots__ = ("experiment", "arm", "pulls", "rewards", "reward_sum", "reward_sum_squares", "import_id")
+    EXPERIMENT_FIELD_NUMBER: _ClassVar[int]
+    ARM_FIELD_NUMBER: _ClassVar[int]
+    PULLS_FIELD_NUMBER: _ClassVar[int]
+    REWARDS_FIELD_NUMBER: _ClassVar[int]
+    REWARD_SUM_FIELD_NUMBER: _ClassVar[int]
+    REWARD_SUM_SQUARES_FIELD_NUMBER: _ClassVar[int]
+    IMPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    experiment: str
+    arm: str
+    pulls: int
+    rewards: int
+    reward_sum: float
+    reward_sum_squares: float
+    import_id: str
+    def __init__(self, experiment: _Optional[str] = ..., arm: _Optional[str] = ..., pulls: _Optional[int] = ..., rewards: _Optional[int] = ..., reward_sum: _Optional[float] = ..., reward_sum_squares: _Optional[float] = ..., import_id: _Optional[str] = ...) -> None: ...
+
+class ImportOutcomesResponse(_message.Message):
+    __slots__ = ("duplicate",)
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    duplicate: bool
+    def __init__(self, duplicate: _Optional[bool] = ...) -> None: ...

@@ -1,0 +1,152 @@
+"""BanditClient: the data plane of banditd for synchronous code (decide, reward)."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+
+import grpc
+from banditd.v1 import decisions_pb2_grpc
+
+from banditd_client import _wire
+from banditd_client._channel import open_channel
+from banditd_client._fallback import DefaultArms
+from banditd_client.decision import Decision
+from banditd_client.errors import BanditError, rpc_errors
+from banditd_client.reporter import RewardReporter
+
+DEFAULT_TARGET = "127.0.0.1:50051"
+
+
+class BanditClient:
+    """Asks banditd which arm serves a request, and reports what the request earned.
+
+    Thread-safe: share one client (one channel) across the threads of a process.
+
+    With fallback_to_default=True, a Decide that fails because banditd is unreachable
+    (UNAVAILABLE) or slow (DEADLINE_EXCEEDED) returns the experiment's default arm, taken
+    from `fallback_arms[experiment]` or else from the last successful response, as a
+    Decision with fallback=True. Every other failure raises a BanditError.
+    """
+
+    def __init__(
+        self,
+        target: str = DEFAULT_TARGET,
+        *,
+        timeout_s: float = 0.25,
+        fallback_to_default: bool = False,
+        fallback_arms: Mapping[str, tuple[str, str]] | None = None,
+        channel: grpc.Channel | None = None,
+    ) -> None:
+        self.target = target
+        self.timeout_s = timeout_s
+        # A channel passed in belongs to the caller, who closes it.
+        self._owns_channel = channel is None
+        self._channel = channel if channel is not None else open_channel(target)
+        self._stub = decisions_pb2_grpc.DecisionsStub(self._channel)
+        self._default_arms = DefaultArms(target, fallback_to_default, fallback_arms)
+        self._reporters: weakref.WeakSet[RewardReporter] = weakref.WeakSet()
+
+    def decide(
+        self,
+        experiment: str,
+        *,
+        unit_id: str | None = None,
+        attributes: Mapping[str, str] | None = None,
+        timeout_s: float | None = None,
+    ) -> Decision:
+        """The arm that serves one request of `experiment`."""
+        request = _wire.decide_request(experiment, unit_id, attributes)
+        try:
+            with rpc_errors():
+                response = self._stub.Decide(request, timeout=self._deadline(timeout_s))
+        except BanditError as error:
+            fallback = self._default_arms.serve(experiment, error)
+            if fallback is None:
+                raise
+            return fallback
+        self._default_arms.learn(experiment, response)
+        return _wire.decision_from_response(experiment, response)
+
+    def decide_batch(
+        self,
+        experiment: str,
+        count: int | None = None,
+        *,
+        unit_ids: Sequence[str] | None = None,
+        attributes: Mapping[str, str] | None = None,
+        timeout_s: float | None = None,
+    ) -> list[Decision]:
+        """`count` decisions (or one per unit id, in order) for requests of `experiment`."""
+        request = _wire.decide_batch_request(experiment, count, unit_ids, attributes)
+        with rpc_errors():
+            response = self._stub.DecideBatch(request, timeout=self._deadline(timeout_s))
+        return _wire.decisions_from_batch(experiment, response)
+
+    def report_reward(
+        self,
+        decision_id: str,
+        reward: float,
+        *,
+        event_id: str | None = None,
+        timeout_s: float | None = None,
+    ) -> bool:
+        """Records one reward now; True when it was a duplicate (recorded before).
+
+        event_id defaults to a fresh uuid4 hex; pass your own to make retries safe. For
+        many rewards use reward_reporter(), which batches them on one stream.
+        """
+        request = _wire.report_reward_request(decision_id, reward, event_id)
+        with rpc_errors():
+            response = self._stub.ReportReward(request, timeout=self._deadline(timeout_s))
+        return bool(response.duplicate)
+
+    def reward_reporter(
+        self,
+        *,
+        batch_size: int = 500,
+        flush_interval_s: float = 0.05,
+        max_pending: int = 100_000,
+    ) -> RewardReporter:
+        """A RewardReporter on this client's channel; close it (or use `with`) when done."""
+        reporter = RewardReporter(
+            self._stub,
+            self.target,
+            batch_size=batch_size,
+            flush_interval_s=flush_interval_s,
+            max_pending=max_pending,
+        )
+        self._reporters.add(reporter)
+        return reporter
+
+    @property
+    def fallback_count(self) -> int:
+        """Decisions served from a default arm because banditd could not be reached."""
+        return self._default_arms.count
+
+    @property
+    def fallbacks_by_experiment(self) -> dict[str, int]:
+        """fallback_count per experiment (a copy)."""
+        return self._default_arms.by_experiment
+
+    def close(self) -> None:
+        """Closes the reporters made by this client (flushing them), then the channel."""
+        for reporter in list(self._reporters):
+            reporter.close()
+        if self._owns_channel:
+            self._channel.close()
+
+    def __enter__(self) -> BanditClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _deadline(self, timeout_s: float | None) -> float:
+        return self.timeout_s if timeout_s is None else timeout_s

@@ -1,0 +1,28 @@
+"""Decision: which arm serves one request, as the client hands it to the application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The arm chosen for one request of an experiment.
+
+    Report rewards against `decision_id`. When `fallback` is True the service could not be
+    reached and the client served the experiment's default arm itself: there is no
+    decision id to reward (it is ""), the propensity is 1.0 and the policy "fixed".
+    """
+
+    experiment: str
+    arm: str
+    version: str
+    decision_id: str
+    # Probability with which the policy chose this arm (for off-policy evaluation).
+    propensity: float
+    # "thompson", "ucb1", "kl_ucb", "epsilon_greedy" or "fixed".
+    policy: str
+    paused: bool
+    # Config epoch of the experiment the decision was made under (0 for a fallback).
+    epoch: int
+    fallback: bool = False

@@ -1,0 +1,58 @@
+"""Thompson sampling over Beta posteriors: each decision serves the arm with the largest draw."""
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from policies import _kernels
+from policies._checks import MAX_DRAWS, arm_statistics, count_within, real_within
+from policies.allocation import MODE_THOMPSON, Allocation, build_allocation
+
+
+@dataclass(frozen=True, slots=True)
+class ThompsonSampling:
+    """Beta(prior_alpha + successes, prior_beta + failures) posterior per arm.
+
+    Decisions draw from the posteriors directly (MODE_THOMPSON). shares, the propensity
+    logged with each decision, is P(arm is best) estimated with share_draws Monte Carlo
+    draws and smoothed so that no live arm's propensity is exactly 0 (the true one never is):
+
+        shares[i] = (wins[i] + 0.5) / (share_draws + 0.5 * k)
+
+    where wins[i] counts the draws arm i won and k is the number of live arms.
+    """
+
+    name: ClassVar[str] = "thompson"
+    prior_alpha: float = 1.0
+    prior_beta: float = 1.0
+    share_draws: int = 4096
+
+    def __post_init__(self) -> None:
+        inf = float("inf")
+        # Coerced here so that kernels always see float64 and int64: an int prior would make
+        # numba compile a second specialization on the first snapshot.
+        for field in ("prior_alpha", "prior_beta"):
+            value = real_within(field, getattr(self, field), 0.0, inf, open_low=True)
+            object.__setattr__(self, field, value)
+        draws = count_within("share_draws", self.share_draws, 1, MAX_DRAWS)
+        object.__setattr__(self, "share_draws", draws)
+
+    def allocate(
+        self,
+        trials: NDArray[np.float64],
+        successes: NDArray[np.float64],
+        live: NDArray[np.bool_],
+        weights: NDArray[np.float64],
+    ) -> Allocation:
+        """Posteriors from the statistics; weights is ignored."""
+        trials, successes, live = arm_statistics(trials, successes, live)
+        alpha = self.prior_alpha + successes
+        beta = self.prior_beta + np.maximum(trials - successes, 0.0)
+        win_fraction = np.empty(trials.shape[0])
+        _kernels.beta_prob_best(alpha, beta, live, self.share_draws, win_fraction)
+        k = np.count_nonzero(live)
+        smoothed = (win_fraction * self.share_draws + 0.5) / (self.share_draws + 0.5 * k)
+        shares = np.where(live, smoothed, 0.0)
+        return build_allocation(MODE_THOMPSON, live, shares, alpha, beta)

@@ -1,0 +1,170 @@
+"""Slow, obviously correct twins of the policy kernels, written with loops and plain numpy."""
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+# The twins clip KL arguments exactly as the kernel does, so both compute the same function.
+KL_CLIP = 1e-15
+
+
+def ucb1_scores(
+    trials: NDArray[np.float64],
+    successes: NDArray[np.float64],
+    live: NDArray[np.bool_],
+    exploration: float,
+) -> NDArray[np.float64]:
+    total = max(float(sum(trials)), 1.0)
+    scores = np.empty(len(trials))
+    for i in range(len(trials)):
+        if not live[i]:
+            scores[i] = -math.inf
+        elif trials[i] == 0:
+            scores[i] = math.inf
+        else:
+            mean = successes[i] / trials[i]
+            scores[i] = mean + exploration * math.sqrt(2 * math.log(total) / trials[i])
+    return scores
+
+
+def bernoulli_kl(p: float, q: float) -> float:
+    p = min(max(p, KL_CLIP), 1 - KL_CLIP)
+    q = min(max(q, KL_CLIP), 1 - KL_CLIP)
+    return p * math.log(p / q) + (1 - p) * math.log((1 - p) / (1 - q))
+
+
+def kl_ucb_budget(total_trials: float, exploration: float) -> float:
+    total = max(total_trials, 1.0)
+    if total > math.e:
+        return math.log(total) + exploration * math.log(math.log(total))
+    return math.log(total)
+
+
+def kl_ucb_scores(
+    trials: NDArray[np.float64],
+    successes: NDArray[np.float64],
+    live: NDArray[np.bool_],
+    exploration: float,
+    grid_points: int = 200_001,
+) -> NDArray[np.float64]:
+    """Largest q on a fine grid over [mean, 1] within the budget: no bisection involved."""
+    budget = kl_ucb_budget(float(sum(trials)), exploration)
+    scores = np.empty(len(trials))
+    for i in range(len(trials)):
+        if not live[i]:
+            scores[i] = -math.inf
+        elif trials[i] == 0:
+            scores[i] = math.inf
+        else:
+            mean = min(max(successes[i] / trials[i], 0.0), 1.0)
+            candidates = np.linspace(mean, 1.0, grid_points)
+            p = min(max(mean, KL_CLIP), 1 - KL_CLIP)
+            q = np.clip(candidates, KL_CLIP, 1 - KL_CLIP)
+            kl = p * np.log(p / q) + (1 - p) * np.log((1 - p) / (1 - q))
+            scores[i] = candidates[trials[i] * kl <= budget].max()
+    return scores
+
+
+def argmax_shares(scores: NDArray[np.float64], live: NDArray[np.bool_]) -> NDArray[np.float64]:
+    live_scores = [scores[i] for i in range(len(scores)) if live[i]]
+    shares = np.zeros(len(scores))
+    if not live_scores:
+        return shares
+    best = max(live_scores)
+    winners = [i for i in range(len(scores)) if live[i] and scores[i] == best]
+    for i in winners:
+        shares[i] = 1 / len(winners)
+    return shares
+
+
+def epsilon_greedy_shares(
+    trials: NDArray[np.float64],
+    successes: NDArray[np.float64],
+    live: NDArray[np.bool_],
+    epsilon: float,
+) -> NDArray[np.float64]:
+    means = np.array([s / t if t > 0 else 0.0 for s, t in zip(successes, trials, strict=True)])
+    greedy = argmax_shares(means, live)
+    k = int(sum(live))
+    shares = np.zeros(len(trials))
+    for i in range(len(trials)):
+        if live[i]:
+            shares[i] = epsilon / k + (1 - epsilon) * greedy[i]
+    return shares
+
+
+def fixed_shares(weights: NDArray[np.float64], live: NDArray[np.bool_]) -> NDArray[np.float64]:
+    live_total = sum(weights[i] for i in range(len(weights)) if live[i])
+    k = int(sum(live))
+    shares = np.zeros(len(weights))
+    for i in range(len(weights)):
+        if live[i]:
+            shares[i] = weights[i] / live_total if live_total > 0 else 1 / k
+    return shares
+
+
+def cumulative(shares: NDArray[np.float64]) -> NDArray[np.float64]:
+    out = np.empty(len(shares))
+    running = 0.0
+    for i, share in enumerate(shares):
+        running += share
+        out[i] = running
+    return out
+
+
+def categorical_index(cum_shares: NDArray[np.float64], u: float) -> int:
+    """Linear scan; past the end, the last arm whose share is positive (-1 if none is)."""
+    for i, edge in enumerate(cum_shares):
+        if u < edge:
+            return i
+    shares = np.diff(np.concatenate([[0.0], cum_shares]))
+    positive = [i for i, share in enumerate(shares) if share > 0]
+    return positive[-1] if positive else -1
+
+
+GRID = np.linspace(0.0, 1.0, 200_001)
+
+
+def beta_pdf(a: float, b: float, x: NDArray[np.float64] = GRID) -> NDArray[np.float64]:
+    log_norm = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+    with np.errstate(divide="ignore"):
+        # For a, b > 1 the log at 0 or 1 is -inf and the density there correctly becomes 0.
+        return np.exp(log_norm + (a - 1) * np.log(x) + (b - 1) * np.log1p(-x))
+
+
+def cumulative_trapezoid(y: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray[np.float64]:
+    areas = (y[1:] + y[:-1]) / 2 * np.diff(x)
+    return np.concatenate([[0.0], np.cumsum(areas)])
+
+
+def beta_cdf(a: float, b: float, x: NDArray[np.float64] = GRID) -> NDArray[np.float64]:
+    cdf = cumulative_trapezoid(beta_pdf(a, b, x), x)
+    assert abs(cdf[-1] - 1) < 1e-6, "grid too coarse for this Beta"
+    return cdf
+
+
+def beta_prob_best(
+    alpha: NDArray[np.float64], beta: NDArray[np.float64], live: NDArray[np.bool_]
+) -> NDArray[np.float64]:
+    """P(arm i's draw is the max) = integral of pdf_i * prod of the other live CDFs."""
+    cdfs = {i: beta_cdf(alpha[i], beta[i]) for i in range(len(alpha)) if live[i]}
+    prob = np.zeros(len(alpha))
+    for i in cdfs:
+        others = np.ones_like(GRID)
+        for j, cdf in cdfs.items():
+            if j != i:
+                others = others * cdf
+        integrand = beta_pdf(alpha[i], beta[i]) * others
+        prob[i] = cumulative_trapezoid(integrand, GRID)[-1]
+    return prob
+
+
+def beta_quantile(a: float, b: float, q: float) -> float:
+    return float(np.interp(q, beta_cdf(a, b), GRID))
+
+
+def normal_prob_first_beats_second(m1: float, s1: float, m2: float, s2: float) -> float:
+    """P(X1 > X2) for independent normals: Phi((m1 - m2) / sqrt(s1^2 + s2^2))."""
+    z = (m1 - m2) / math.sqrt(s1**2 + s2**2)
+    return 0.5 * (1 + math.erf(z / math.sqrt(2)))

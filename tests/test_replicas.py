@@ -1,0 +1,129 @@
+"""Replicas on one Redis: admin changes propagate, totals stay exact, restarts lose nothing."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+from banditd.v1 import admin_pb2
+from wire import connect
+
+REFRESH_MS = 50
+
+
+def wait_until(predicate, timeout_s: float = 5.0) -> float:
+    """Polls predicate; returns the seconds it took. Bounded by timeout_s."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(0.005)
+    raise AssertionError(f"condition not met within {timeout_s} s")
+
+
+def after_next_full_refresh(engine) -> None:
+    """Waits until engine has completed a refresh that started after this call."""
+    target = engine.refreshes + 2  # the refresh in progress may have started before
+    wait_until(lambda: engine.refreshes >= target)
+
+
+def test_retire_and_promote_reach_another_replica_within_a_refresh(start_server) -> None:
+    first = connect(start_server(refresh_interval_ms=REFRESH_MS).target)
+    second_server = start_server(refresh_interval_ms=REFRESH_MS)
+    second = connect(second_server.target)
+    first.create("rollout", arms=("v1", "v2", "v3"))
+    assert {second.decide("rollout").arm for _ in range(100)} == {"v1", "v2", "v3"}
+
+    first.admin_call("RetireArm", admin_pb2.ArmRef(experiment="rollout", arm="v2"))
+    after_next_full_refresh(second_server.engine)
+    assert 1 not in set(second.batch("rollout", 2000).choices), "retired arm still served"
+
+    first.admin_call("PromoteArm", admin_pb2.ArmRef(experiment="rollout", arm="v3"))
+    after_next_full_refresh(second_server.engine)
+    assert set(second.batch("rollout", 2000).choices) == {2}
+    assert second.decide("rollout").default_arm == "v3"
+
+
+def test_totals_in_redis_equal_what_every_replica_decided(start_server) -> None:
+    servers = [start_server(flush_interval_ms=20) for _ in range(2)]
+    stubs = [connect(s.target) for s in servers]
+    stubs[0].create("totals", arms=("a", "b", "c"))
+    counted = [0, 0, 0, 0]
+
+    def drive(slot: int, replica: int) -> None:
+        rng = np.random.default_rng(slot)
+        for _ in range(60):
+            if rng.random() < 0.5:
+                stubs[replica].decide("totals")
+                counted[slot] += 1
+            else:
+                n = int(rng.integers(1, 300))
+                stubs[replica].batch("totals", n)
+                counted[slot] += n
+
+    threads = [threading.Thread(target=drive, args=(slot, slot % 2)) for slot in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # A graceful stop flushes what each replica still holds.
+    for server in servers:
+        server.stop()
+    reader = start_server()
+    status = connect(reader.target).arm_status("totals")
+    assert sum(arm.pulls for arm in status.values()) == sum(counted)
+
+
+def test_a_restarted_server_loses_no_flushed_state(start_server) -> None:
+    first = start_server()
+    stubs = connect(first.target)
+    stubs.create("durable", arms=("a", "b"))
+    batch = stubs.batch("durable", 400)
+    acks = stubs.stream_rewards(
+        [[(d, 1.0, f"e{i}") for i, d in enumerate(batch.decision_ids[:150])]]
+    )
+    assert acks[0].accepted == 150
+    before = {
+        name: (a.pulls, a.rewards, a.reward_sum) for name, a in stubs.arm_status("durable").items()
+    }
+    first.stop()
+
+    second = connect(start_server().target)
+    after = {
+        name: (a.pulls, a.rewards, a.reward_sum) for name, a in second.arm_status("durable").items()
+    }
+    assert after == before
+    assert sum(p for p, _, _ in after.values()) == 400
+    # Rewards for decisions made before the restart are still recognised.
+    (ack,) = second.stream_rewards(
+        [[(batch.decision_ids[0], 1.0, "e0"), (batch.decision_ids[399], 0.0, "new")]]
+    )
+    assert (ack.accepted, ack.duplicates) == (1, 1)
+
+
+def test_thompson_sampling_moves_traffic_to_the_clearly_best_arm(start_server) -> None:
+    stubs = connect(start_server(refresh_interval_ms=20).target)
+    stubs.create("learn", arms=("low", "mid", "best"))
+    rates = np.array([0.05, 0.10, 0.30])
+    rng = np.random.default_rng(20261123)
+    last_choices: list[int] = []
+    event = 0
+    for round_ in range(60):
+        batch = stubs.batch("learn", 500)
+        choices = np.array(batch.choices)
+        wins = rng.random(len(choices)) < rates[choices]
+        events = []
+        for decision_id, won in zip(batch.decision_ids, wins, strict=True):
+            events.append((decision_id, float(won), f"e{event}"))
+            event += 1
+        stubs.stream_rewards([events])
+        stubs.status("learn")  # flushes counts so the next refresh sees this round
+        time.sleep(0.03)
+        if round_ >= 50:
+            last_choices.extend(batch.choices)
+    share_best = np.mean(np.array(last_choices) == 2)
+    assert share_best > 0.8, f"best arm got {share_best:.1%} of the last 5000 decisions"
+    status = stubs.arm_status("learn")
+    assert status["best"].prob_best > 0.99
+    assert status["best"].traffic_share > 0.8

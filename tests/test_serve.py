@@ -1,0 +1,137 @@
+"""`banditd serve` as a user runs it: its own redis-server, graceful stop, state kept on restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+from banditd.v1 import admin_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from wire import connect
+
+from bandit_service.embedded_redis import free_port
+
+TOKEN = "serve-test-token"
+
+
+def start_banditd(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "BANDITD_DATA_DIR": str(data_dir),
+        "BANDITD_LISTEN": f"127.0.0.1:{port}",
+        "BANDITD_ADMIN_TOKEN": TOKEN,
+    }
+    env.pop("BANDITD_REDIS_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bandit_service", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    health = health_pb2_grpc.HealthStub(channel)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
+            try:
+                reply = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return process
+            except grpc.RpcError:
+                pass
+            time.sleep(0.1)
+    finally:
+        channel.close()
+    stop(process)
+    raise AssertionError("banditd did not report SERVING within 60 s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> str:
+    process.send_signal(signal.SIGTERM)
+    try:
+        _, err = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate()
+    return err.decode()
+
+
+def test_serve_with_embedded_redis_keeps_state_across_restarts(data_dir: Path) -> None:
+    port = free_port()
+    process = start_banditd(data_dir, port)
+    try:
+        stubs = connect(f"127.0.0.1:{port}")
+        stubs.admin.CreateExperiment(
+            admin_pb2.CreateExperimentRequest(
+                name="kept",
+                policy=admin_pb2.PolicyConfig(policy=1),
+                reward_type=admin_pb2.REWARD_TYPE_BINARY,
+                arms=[admin_pb2.ArmSpec(name="a"), admin_pb2.ArmSpec(name="b")],
+            ),
+            metadata=(("authorization", f"Bearer {TOKEN}"),),
+            timeout=10,
+        )
+        batch = stubs.batch("kept", 250)
+        stubs.stream_rewards([[(d, 1.0, f"e{i}") for i, d in enumerate(batch.decision_ids[:40])]])
+        stubs.close()
+    finally:
+        log = stop(process)
+    assert process.returncode == 0, log
+    assert "banditd stopped" in log
+    assert (data_dir / "appendonlydir").is_dir()
+
+    process = start_banditd(data_dir, port)
+    try:
+        stubs = connect(f"127.0.0.1:{port}")
+        arms = {
+            a.name: a
+            for a in stubs.admin.GetStatus(
+                admin_pb2.ExperimentRef(experiment="kept"),
+                metadata=(("authorization", f"Bearer {TOKEN}"),),
+                timeout=10,
+            ).arms
+        }
+        assert sum(a.pulls for a in arms.values()) == 250
+        assert sum(a.rewards for a in arms.values()) == 40
+        stubs.close()
+    finally:
+        stop(process)
+
+
+def test_serve_explains_a_missing_redis_server(data_dir: Path) -> None:
+    env = {
+        **os.environ,
+        "BANDITD_DATA_DIR": str(data_dir),
+        "BANDITD_REDIS_SERVER_BIN": "no-such-redis-server",
+    }
+    env.pop("BANDITD_REDIS_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "bandit_service", "serve"],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "'no-such-redis-server' not found on PATH" in result.stderr
+    assert "apt-get install redis-server" in result.stderr
+
+
+def test_print_config_masks_secrets() -> None:
+    env = {**os.environ, "BANDITD_ADMIN_TOKEN": "top-secret", "BANDITD_REFRESH_INTERVAL_MS": "75"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bandit_service", "serve", "--print-config"],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        text=True,
+        check=True,
+    )
+    assert '"refresh_interval_ms": 75' in result.stdout
+    assert "top-secret" not in result.stdout

@@ -1,0 +1,132 @@
+"""Pieces that need no gRPC: tokens, the error table, settings, the store's exactly-once writes."""
+
+from __future__ import annotations
+
+import filecmp
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+
+from bandit_service import errors
+from bandit_service.config import Settings
+from bandit_service.domain import PolicyConfig, PolicyName, RewardType, new_experiment
+from bandit_service.interceptors import STATUS_FOR_ERROR
+from bandit_service.store import PullFlush, RedisStateStore
+from bandit_service.tokens import DecisionSigner
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_token_round_trip_and_expiry() -> None:
+    signer = DecisionSigner(b"k" * 32, ttl_s=60)
+    token = signer.sign(b"checkout", 3, 7, 1_000_000)
+    decoded = signer.verify(token, 1_000_000 + 59_000)
+    assert (decoded.experiment, decoded.arm_index, decoded.epoch) == ("checkout", 3, 7)
+    assert decoded.decided_unix_ms == 1_000_000 and len(decoded.nonce) == 8
+    with pytest.raises(errors.DecisionExpiredError):
+        signer.verify(token, 1_000_000 + 61_000)
+    assert signer.sign(b"checkout", 3, 7, 1_000_000) != token  # fresh nonce each time
+
+
+def test_every_bit_of_a_token_is_covered_by_the_signature() -> None:
+    signer = DecisionSigner(b"k" * 32, ttl_s=60)
+    token = signer.sign(b"exp", 1, 1, 5_000)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for position in range(len(token) - 1):  # the last char may carry padding bits only
+        swapped = alphabet[(alphabet.index(token[position]) + 1) % 64]
+        altered = token[:position] + swapped + token[position + 1 :]
+        with pytest.raises((errors.DecisionRejectedError, errors.InvalidArgumentError)):
+            signer.verify(altered, 5_000)
+
+
+def test_every_domain_error_has_a_status_code() -> None:
+    classes = [
+        cls
+        for _, cls in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(cls, errors.BanditError) and cls is not errors.BanditError
+    ]
+    assert classes and all(cls in STATUS_FOR_ERROR for cls in classes)
+
+
+def test_generated_protocol_code_is_current(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, str(ROOT / "proto" / "generate.py"), "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    committed = ROOT / "clients" / "python" / "banditd" / "v1"
+    fresh = tmp_path / "banditd" / "v1"
+    names = sorted(p.name for p in fresh.iterdir() if p.suffix in (".py", ".pyi"))
+    _, mismatch, missing = filecmp.cmpfiles(fresh, committed, names, shallow=False)
+    assert not mismatch and not missing, f"run 'make proto': stale {mismatch + missing}"
+
+
+def test_settings_from_environment_and_config_file(monkeypatch, tmp_path: Path) -> None:
+    config = tmp_path / "banditd.toml"
+    config.write_text('refresh_interval_ms = 250\nlisten = "127.0.0.1:6000"\n')
+    monkeypatch.setenv("BANDITD_CONFIG_FILE", str(config))
+    monkeypatch.setenv("BANDITD_LISTEN", "127.0.0.1:7000")
+    monkeypatch.setenv("BANDITD_ADMIN_TOKEN", "hunter2")
+    settings = Settings()
+    assert settings.refresh_interval_ms == 250  # from the file
+    assert settings.listen == "127.0.0.1:7000"  # the environment wins over the file
+    assert settings.redacted()["admin_token"] == "********"
+    assert "hunter2" not in repr(settings.redacted())
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("refresh_interval_ms", 0), ("listen", "nohost"), ("redis_key_prefix", "a{b}")],
+)
+def test_bad_settings_are_refused(field: str, value: object) -> None:
+    with pytest.raises(ValueError, match=field):
+        Settings(**{field: value})
+
+
+def test_unknown_setting_keys_are_refused() -> None:
+    with pytest.raises(ValueError, match="refresh_interval"):
+        Settings(refresh_interval=5)  # type: ignore[call-arg]
+
+
+def test_a_flush_retried_with_the_same_seq_counts_once(redis_url: str, key_prefix: str) -> None:
+    store = RedisStateStore.from_url(redis_url, key_prefix)
+    flush = PullFlush("exp", seq=1, counts={"a": 5, "b": 2})
+    store.flush_pulls("replica-1", [flush])
+    store.flush_pulls("replica-1", [flush])  # e.g. the reply was lost and the engine resent
+    store.flush_pulls("replica-2", [PullFlush("exp", seq=1, counts={"a": 1})])
+    store.flush_pulls("replica-1", [PullFlush("exp", seq=2, counts={"a": 1})])
+    raw = redis.Redis.from_url(redis_url).hgetall(f"{key_prefix}:{{exp}}:stats")
+    assert raw == {b"a:pulls": b"7", b"b:pulls": b"2"}
+    store.close()
+
+
+def test_experiment_config_compare_and_set(redis_url: str, key_prefix: str) -> None:
+    store = RedisStateStore.from_url(redis_url, key_prefix)
+    experiment = new_experiment(
+        name="cas",
+        policy=PolicyConfig(PolicyName.THOMPSON),
+        reward_type=RewardType.BINARY,
+        arms=[("a", "1")],
+    )
+    created = store.create_experiment(experiment)
+    assert created.epoch == 1
+    saved = store.save_experiment(created)
+    assert saved.epoch == 2
+    with pytest.raises(errors.ConflictError):
+        store.save_experiment(created)  # still at epoch 1
+    with pytest.raises(errors.AlreadyExistsError):
+        store.create_experiment(experiment)
+    assert store.get_experiment("cas") == saved
+    store.close()
+
+
+def test_store_reports_an_unreachable_redis_clearly() -> None:
+    from bandit_service.embedded_redis import free_port
+
+    store = RedisStateStore.from_url(f"redis://127.0.0.1:{free_port()}/0", "x")
+    with pytest.raises(errors.StoreUnavailableError, match="redis unavailable"):
+        store.ping()
