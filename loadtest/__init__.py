@@ -1,0 +1,1 @@
+"""Load generation, simulations and benchmark reports for banditd (not part of the package)."""

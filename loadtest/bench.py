@@ -1,0 +1,849 @@
+"""`make bench`: banditd's Decide against an empty handler on the same gRPC server model.
+
+Issue "Decide throughput vs an empty handler". Starts redis-server, a banditd replica and
+loadtest.empty_server as separate processes on loopback, drives both with the same h2load
+settings (a Python gRPC load generator when h2load is missing and cannot be installed), and
+reports requests/s, server CPU per call from /proc, latency percentiles at a fixed rate, and
+DecideBatch decisions/s. Writes loadtest/results/bench.{json,md}; exits 1 if a check failed.
+
+    .venv/bin/python -m loadtest.bench [--load-generator auto|h2load|python]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Protocol, cast
+
+import grpc
+import numpy as np
+import redis
+from banditd.v1 import admin_pb2, admin_pb2_grpc, common_pb2, decisions_pb2, decisions_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from bandit_service.embedded_redis import EmbeddedRedis, free_port
+
+from .empty_server import ARMS, EXPERIMENT, MAX_WORKERS_DEFAULT
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+DECIDE_PATH = "/banditd.v1.Decisions/Decide"
+KEY_PREFIX = "banditd"  # banditd's default; this Redis is private to the bench
+STATS_KEY = f"{KEY_PREFIX}:{{{EXPERIMENT}}}:stats"
+
+# Load settings, identical for both servers. 64 streams in flight keep all 32 RPC threads busy.
+CLIENTS = 4  # HTTP/2 connections
+STREAMS = 16  # concurrent streams per connection
+WARMUP_S = 2.0
+SATURATION_S = 6.0
+FIXED_RATE_S = 5.0
+FIXED_RATE_SHARE = 0.5  # of banditd's median saturated rate, offered to both servers
+REPEATS = 3
+BATCH_COUNT = 1000
+BATCH_S = 3.0
+BATCH_THREADS = 2
+SERVER_CPU, LOAD_CPU = 0, 1
+
+
+# --- processes ---------------------------------------------------------------------------
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log_tail(self, lines: int = 20) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class Pinning:
+    """CPU pinning via taskset: servers on one CPU, load generator (and Redis) on the other."""
+
+    def __init__(self) -> None:
+        cpus = os.sched_getaffinity(0)
+        self.taskset = shutil.which("taskset")
+        self.enabled = self.taskset is not None and {SERVER_CPU, LOAD_CPU} <= cpus
+        if self.enabled:
+            # Children inherit this; redis-server and the Python load generator stay off CPU 0.
+            os.sched_setaffinity(0, {LOAD_CPU})
+
+    def prefix(self, cpu: int) -> list[str]:
+        return [self.taskset, "-c", str(cpu)] if self.enabled and self.taskset else []
+
+    def describe(self) -> str:
+        if not self.enabled:
+            why = "taskset not found" if self.taskset is None else "fewer than 2 usable CPUs"
+            return f"no CPU pinning ({why})"
+        return (
+            f"servers pinned to CPU {SERVER_CPU} (taskset -c {SERVER_CPU}); load generator and "
+            f"redis-server to CPU {LOAD_CPU}"
+        )
+
+
+def start_child(name: str, argv: list[str], env: dict[str, str], log: Path) -> Child:
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+        )
+    return Child(name, process, log)
+
+
+def stop_child(child: Child, timeout_s: float = 10.0) -> None:
+    """SIGTERM by PID (banditd flushes its counts on it), SIGKILL if it does not exit."""
+    if child.process.poll() is None:
+        child.process.terminate()
+        try:
+            child.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            print(f"bench: {child.name} (pid {child.pid}) ignored SIGTERM; killing it")
+            child.process.kill()
+            child.process.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the whole process (every thread), from /proc/PID/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until(what: str, ready: Callable[[], bool], child: Child, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if child.process.poll() is not None:
+            raise RuntimeError(
+                f"{child.name} exited with {child.process.returncode}:\n{child.log_tail()}"
+            )
+        if ready():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} not ready after {timeout_s:.0f} s:\n{child.log_tail()}")
+
+
+# --- gRPC clients ------------------------------------------------------------------------
+def health_serving(target: str) -> bool:
+    with grpc.insecure_channel(target) as channel:
+        try:
+            response = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service="banditd.v1.Decisions"), timeout=1.0
+            )
+        except grpc.RpcError:
+            return False
+    return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+def decide_once(target: str) -> decisions_pb2.DecideResponse:
+    """One Decide through a real gRPC client; raises grpc.RpcError unless the status is OK."""
+    with grpc.insecure_channel(target) as channel:
+        stub = decisions_pb2_grpc.DecisionsStub(channel)
+        response: decisions_pb2.DecideResponse = stub.Decide(
+            decisions_pb2.DecideRequest(experiment=EXPERIMENT), timeout=5.0
+        )
+        return response
+
+
+def decide_answers(target: str) -> bool:
+    try:
+        decide_once(target)
+    except grpc.RpcError:
+        return False
+    return True
+
+
+def create_experiment(target: str, token: str) -> None:
+    request = admin_pb2.CreateExperimentRequest(
+        name=EXPERIMENT,
+        description="make bench",
+        policy=admin_pb2.PolicyConfig(
+            policy=common_pb2.POLICY_THOMPSON, thompson=admin_pb2.ThompsonParams()
+        ),
+        reward_type=admin_pb2.REWARD_TYPE_BINARY,
+        arms=[admin_pb2.ArmSpec(name=name, version=version) for name, version in ARMS],
+    )
+    with grpc.insecure_channel(target) as channel:
+        admin_pb2_grpc.AdminStub(channel).CreateExperiment(
+            request, metadata=[("authorization", f"Bearer {token}")], timeout=10.0
+        )
+
+
+class PullCounter:
+    """The decisions banditd counted for the bench experiment, as flushed to Redis."""
+
+    def __init__(self, url: str) -> None:
+        self._redis = redis.Redis.from_url(url)
+
+    def total(self) -> int:
+        stats = cast(dict[bytes, bytes], self._redis.hgetall(STATS_KEY))
+        return sum(int(v) for k, v in stats.items() if k.endswith(b":pulls"))
+
+    def settled(self, timeout_s: float = 3.0) -> int:
+        """The total once it stops moving (banditd flushes every 100 ms by default)."""
+        last, stable_since = self.total(), time.monotonic()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = self.total()
+            if now != last:
+                last, stable_since = now, time.monotonic()
+            elif time.monotonic() - stable_since >= 0.35:
+                break
+        return last
+
+    def close(self) -> None:
+        self._redis.close()
+
+
+# --- load generators ---------------------------------------------------------------------
+@dataclass
+class Load:
+    """What one load-generator run saw."""
+
+    seconds: float
+    started: int
+    done: int
+    ok: int  # h2load: 2xx responses; Python client: status OK
+    not_ok: int
+    rps: float
+    latencies_us: np.ndarray = field(repr=False)
+
+
+class LoadGenerator(Protocol):
+    name: str
+
+    def run(self, target: str, seconds: float, rate: float | None, work: Path) -> Load: ...
+
+
+def decide_frame() -> bytes:
+    """A gRPC length-prefixed message: uncompressed flag, big-endian length, DecideRequest."""
+    body: bytes = decisions_pb2.DecideRequest(experiment=EXPERIMENT).SerializeToString()
+    return b"\x00" + struct.pack(">I", len(body)) + body
+
+
+class H2Load:
+    """h2load POSTing gRPC frames. It sees HTTP status only, so callers check gRPC status."""
+
+    name = "h2load"
+
+    def __init__(self, binary: str, pinning: Pinning) -> None:
+        self.binary = binary
+        self._pinning = pinning
+        self.version = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    def run(self, target: str, seconds: float, rate: float | None, work: Path) -> Load:
+        body, log = work / "decide.grpc", work / "h2load.log"
+        body.write_bytes(decide_frame())
+        log.unlink(missing_ok=True)
+        argv = [
+            *self._pinning.prefix(LOAD_CPU), self.binary,
+            "-d", str(body),
+            "-H", "content-type: application/grpc",
+            "-H", "te: trailers",
+            "-c", str(CLIENTS), "-m", str(STREAMS), "-D", f"{seconds:g}",
+            "--log-file", str(log),
+        ]  # fmt: skip
+        if rate is not None:
+            argv += ["--rps", f"{rate / CLIENTS:.1f}"]  # h2load's rate is per client
+        argv.append(f"http://{target}{DECIDE_PATH}")
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30)
+        if done.returncode != 0:
+            raise RuntimeError(f"h2load failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+        return self._parse(done.stdout, log)
+
+    @staticmethod
+    def _parse(out: str, log: Path) -> Load:
+        finished = re.search(r"finished in ([\d.]+)s, ([\d.]+) req/s", out)
+        requests = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done", out)
+        codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
+        if finished is None or requests is None or codes is None:
+            raise RuntimeError(f"cannot read h2load's output:\n{out}")
+        rows = [line.split("\t") for line in log.read_text().splitlines() if line]
+        latencies = np.array([int(r[2]) for r in rows if r[1].startswith("2")], dtype=np.int64)
+        done = int(requests[3])
+        ok = int(codes[1])
+        return Load(
+            seconds=float(finished[1]),
+            started=int(requests[2]),
+            done=done,
+            ok=ok,
+            not_ok=done - ok,
+            rps=float(finished[2]),
+            latencies_us=latencies,
+        )
+
+
+class PythonLoad:
+    """Fallback: blocking gRPC calls from threads of this process (pinned with it).
+
+    Much weaker than h2load (the client shares one GIL), so saturated rates measure the
+    client as much as the server; the report says which generator ran.
+    """
+
+    name = "python-grpc"
+    threads = CLIENTS * 4
+
+    def run(self, target: str, seconds: float, rate: float | None, work: Path) -> Load:
+        channels = [grpc.insecure_channel(target) for _ in range(CLIENTS)]
+        stubs = [decisions_pb2_grpc.DecisionsStub(c) for c in channels]
+        request = decisions_pb2.DecideRequest(experiment=EXPERIMENT)
+        per_thread: list[tuple[list[int], int]] = []
+        lock = threading.Lock()
+        interval = self.threads / rate if rate else 0.0
+        start = time.monotonic()
+        deadline = start + seconds
+
+        def drive(index: int) -> None:
+            stub = stubs[index % len(stubs)]
+            latencies: list[int] = []
+            errors = 0
+            next_send = start + interval * index / self.threads
+            while time.monotonic() < deadline:
+                if interval:
+                    time.sleep(max(0.0, next_send - time.monotonic()))
+                    next_send += interval
+                sent = time.perf_counter_ns()
+                try:
+                    stub.Decide(request, timeout=10.0)
+                    latencies.append((time.perf_counter_ns() - sent) // 1000)
+                except grpc.RpcError:
+                    errors += 1
+            with lock:
+                per_thread.append((latencies, errors))
+
+        workers = [threading.Thread(target=drive, args=(i,)) for i in range(self.threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(seconds + 15)
+        elapsed = time.monotonic() - start
+        for channel in channels:
+            channel.close()
+        ok = sum(len(latencies) for latencies, _ in per_thread)
+        not_ok = sum(errors for _, errors in per_thread)
+        latencies_us = np.array(
+            [v for latencies, _ in per_thread for v in latencies], dtype=np.int64
+        )
+        return Load(elapsed, ok + not_ok, ok + not_ok, ok, not_ok, ok / elapsed, latencies_us)
+
+
+def ensure_h2load() -> tuple[str | None, str]:
+    """h2load's path, installing Debian's nghttp2-client when it is missing and we are root."""
+    found = shutil.which("h2load")
+    if found:
+        return found, "found on PATH"
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return None, "missing, and cannot install it (needs root and apt-get)"
+    print("bench: h2load missing; installing nghttp2-client with apt-get", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for argv in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "nghttp2-client"]):
+        try:
+            step = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            return None, f"'{' '.join(argv)}' timed out"
+        if step.returncode != 0:
+            return None, f"'{' '.join(argv)}' failed: {step.stderr.strip()[-300:]}"
+    found = shutil.which("h2load")
+    return found, "installed nghttp2-client" if found else "nghttp2-client gave no h2load"
+
+
+# --- measurements ------------------------------------------------------------------------
+@dataclass
+class Server:
+    name: str  # "decide" (banditd) or "empty"
+    child: Child
+    target: str
+
+
+@dataclass
+class Run:
+    server: str
+    kind: str  # "saturation" or "fixed_rate"
+    repeat: int
+    offered_rps: float | None
+    seconds: float
+    requests_started: int
+    requests_done: int
+    responses_ok: int
+    responses_not_ok: int
+    rps: float
+    server_cpu_s: float
+    cpu_us_per_call: float
+    latency_ms: dict[str, float]
+    redis_pulls_delta: int | None = None
+
+
+def latency_summary(latencies_us: np.ndarray) -> dict[str, float]:
+    if latencies_us.size == 0:
+        return {}
+    p50, p90, p99 = np.percentile(latencies_us, [50, 90, 99]) / 1000
+    return {
+        "mean": round(float(latencies_us.mean()) / 1000, 3),
+        "p50": round(float(p50), 3),
+        "p90": round(float(p90), 3),
+        "p99": round(float(p99), 3),
+        "max": round(float(latencies_us.max()) / 1000, 3),
+    }
+
+
+class Checks:
+    """Every correctness check of the run; a failed one fails the bench."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, object]] = []
+
+    def add(self, what: str, ok: bool, detail: str) -> None:
+        self.items.append({"check": what, "ok": ok, "detail": detail})
+        if not ok:
+            print(f"bench: CHECK FAILED: {what}: {detail}", flush=True)
+
+    @property
+    def all_ok(self) -> bool:
+        return all(item["ok"] for item in self.items)
+
+
+@dataclass
+class Rig:
+    """What every measurement shares: the load generator, scratch dir, checks, Redis counts."""
+
+    load: LoadGenerator
+    work: Path
+    checks: Checks
+    pulls: PullCounter
+
+
+def measure(
+    rig: Rig, server: Server, kind: str, repeat: int, seconds: float, rate: float | None
+) -> Run:
+    load, checks = rig.load, rig.checks
+    # Only banditd counts decisions in Redis; the empty server is checked by a real client.
+    pulls = rig.pulls if server.name == "decide" else None
+    pulls_before = pulls.settled() if pulls is not None else 0
+    cpu_before = cpu_seconds(server.child.pid)
+    result = load.run(server.target, seconds, rate, rig.work)
+    time.sleep(0.2)  # let the server finish the streams still in flight when the load stopped
+    cpu = cpu_seconds(server.child.pid) - cpu_before
+    label = f"{server.name} {kind} #{repeat}"
+    checks.add(
+        f"{label}: all responses OK",
+        result.not_ok == 0 and result.done > 0,
+        f"{result.ok} OK of {result.done} done ({load.name})",
+    )
+    delta = None
+    if pulls is not None:
+        delta = pulls.settled() - pulls_before
+        # Every OK response is a counted decision; streams cut off at the end may add a few.
+        checks.add(
+            f"{label}: redis pulls match requests",
+            result.done <= delta <= result.started,
+            f"pulls grew by {delta}; load generator: {result.done} done, {result.started} started",
+        )
+    checks.add(
+        f"{label}: real gRPC Decide afterwards", decide_answers(server.target), server.target
+    )
+    run = Run(
+        server=server.name,
+        kind=kind,
+        repeat=repeat,
+        offered_rps=rate,
+        seconds=round(result.seconds, 3),
+        requests_started=result.started,
+        requests_done=result.done,
+        responses_ok=result.ok,
+        responses_not_ok=result.not_ok,
+        rps=round(result.rps, 1),
+        server_cpu_s=round(cpu, 3),
+        cpu_us_per_call=round(cpu / max(result.done, 1) * 1e6, 1),
+        latency_ms=latency_summary(result.latencies_us),
+        redis_pulls_delta=delta,
+    )
+    print(
+        f"bench: {label}: {run.rps:.0f} req/s, {run.cpu_us_per_call:.0f} µs CPU/call, "
+        f"p50 {run.latency_ms.get('p50', 0):.2f} ms, p99 {run.latency_ms.get('p99', 0):.2f} ms",
+        flush=True,
+    )
+    return run
+
+
+def measure_batch(server: Server, pulls: PullCounter, checks: Checks) -> dict[str, float | int]:
+    """DecideBatch(count=BATCH_COUNT) in a closed loop from BATCH_THREADS client threads."""
+    request = decisions_pb2.DecideBatchRequest(experiment=EXPERIMENT, count=BATCH_COUNT)
+    calls = [0] * BATCH_THREADS
+    failures: list[str] = []
+    with grpc.insecure_channel(
+        server.target, options=[("grpc.max_receive_message_length", 64 << 20)]
+    ) as channel:
+        stub = decisions_pb2_grpc.DecisionsStub(channel)
+        stub.DecideBatch(request, timeout=10.0)  # warm the path outside the window
+        pulls_before = pulls.settled()
+        cpu_before = cpu_seconds(server.child.pid)
+        start = time.monotonic()
+        deadline = start + BATCH_S
+
+        def drive(index: int) -> None:
+            while time.monotonic() < deadline:
+                try:
+                    response = stub.DecideBatch(request, timeout=10.0)
+                except grpc.RpcError as exc:
+                    failures.append(str(exc))
+                    return
+                if len(response.choices) != BATCH_COUNT:
+                    failures.append(f"{len(response.choices)} choices in a batch")
+                    return
+                calls[index] += 1
+
+        workers = [threading.Thread(target=drive, args=(i,)) for i in range(BATCH_THREADS)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(BATCH_S + 15)
+        elapsed = time.monotonic() - start
+        cpu = cpu_seconds(server.child.pid) - cpu_before
+    decisions = sum(calls) * BATCH_COUNT
+    delta = pulls.settled() - pulls_before
+    checks.add(
+        "batch: all calls OK", not failures, "; ".join(failures[:3]) or f"{sum(calls)} calls"
+    )
+    checks.add(
+        "batch: redis pulls match decisions",
+        delta == decisions,
+        f"pulls grew by {delta}, decisions {decisions}",
+    )
+    result: dict[str, float | int] = {
+        "count_per_call": BATCH_COUNT,
+        "client_threads": BATCH_THREADS,
+        "seconds": round(elapsed, 3),
+        "calls": sum(calls),
+        "decisions": decisions,
+        "decisions_per_s": round(decisions / elapsed, 1),
+        "server_cpu_s": round(cpu, 3),
+        "cpu_us_per_decision": round(cpu / max(decisions, 1) * 1e6, 3),
+    }
+    print(
+        f"bench: DecideBatch x{BATCH_COUNT}: {result['decisions_per_s']:.0f} decisions/s, "
+        f"{result['cpu_us_per_decision']:.2f} µs CPU/decision",
+        flush=True,
+    )
+    return result
+
+
+# --- report ------------------------------------------------------------------------------
+def spread(values: Sequence[float]) -> dict[str, float]:
+    """Median, min and max; empty when no run produced the figure (its checks failed)."""
+    if not values:
+        return {}
+    return {
+        "median": round(statistics.median(values), 3),
+        "min": round(min(values), 3),
+        "max": round(max(values), 3),
+    }
+
+
+def machine(load: LoadGenerator, pinning: Pinning) -> dict[str, object]:
+    model = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "grpcio": grpc.__version__,
+        "load_generator": load.name,
+        "load_generator_version": getattr(load, "version", None),
+        "pinning": pinning.describe(),
+        "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],
+    }
+
+
+def summarize(
+    runs: list[Run], batch: dict[str, float | int], fixed_rate: float, extra: dict[str, object]
+) -> dict[str, object]:
+    def pick(server: str, kind: str) -> list[Run]:
+        return [r for r in runs if r.server == server and r.kind == kind]
+
+    def latency(server: str, kind: str, key: str) -> dict[str, float]:
+        return spread([r.latency_ms[key] for r in pick(server, kind) if key in r.latency_ms])
+
+    rps = {s: spread([r.rps for r in pick(s, "saturation")]) for s in ("decide", "empty")}
+    cpu = {
+        s: spread([r.cpu_us_per_call for r in pick(s, "saturation")]) for s in ("decide", "empty")
+    }
+    return {
+        "issue": "Decide throughput vs an empty handler",
+        "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "decide_rps": rps["decide"]["median"],
+        "empty_rps": rps["empty"]["median"],
+        "decide_rps_ratio": round(rps["decide"]["median"] / rps["empty"]["median"], 3),
+        "decide_cpu_us_per_call": cpu["decide"]["median"],
+        "empty_cpu_us_per_call": cpu["empty"]["median"],
+        "cpu_ratio": round(cpu["decide"]["median"] / cpu["empty"]["median"], 3),
+        "rps_spread": rps,
+        "cpu_us_per_call_spread": cpu,
+        "latency_ms": {
+            "fixed_rate_rps": round(fixed_rate, 1),
+            **{
+                f"{s}_{kind}_{key}": latency(s, kind, key)
+                for s in ("decide", "empty")
+                for kind in ("fixed_rate", "saturation")
+                for key in ("p50", "p99")
+            },
+        },
+        "batch_decisions_per_s": batch["decisions_per_s"],
+        "batch": batch,
+        "load": {
+            "clients": CLIENTS,
+            "streams_per_client": STREAMS,
+            "saturation_s": SATURATION_S,
+            "fixed_rate_s": FIXED_RATE_S,
+            "repeats": REPEATS,
+            "max_workers": MAX_WORKERS_DEFAULT,
+        },
+        **extra,
+        "runs": [asdict(r) for r in runs],
+    }
+
+
+def markdown(summary: dict[str, object]) -> str:
+    rps = summary["rps_spread"]
+    cpu = summary["cpu_us_per_call_spread"]
+    lat = summary["latency_ms"]
+    batch = summary["batch"]
+    machine_info = summary["machine"]
+    assert isinstance(rps, dict) and isinstance(cpu, dict) and isinstance(lat, dict)
+    assert isinstance(batch, dict) and isinstance(machine_info, dict)
+
+    def cell(s: dict[str, float], digits: int = 0) -> str:
+        if not s:
+            return "n/a"
+        return f"{s['median']:.{digits}f} ({s['min']:.{digits}f}–{s['max']:.{digits}f})"
+
+    def ratio(a: dict[str, float], b: dict[str, float]) -> str:
+        return f"{a['median'] / b['median']:.2f}" if a and b and b["median"] else "n/a"
+
+    rate = lat["fixed_rate_rps"]
+    rows = [
+        ("requests/s, saturated", rps["decide"], rps["empty"], 0),
+        ("server CPU µs per call", cpu["decide"], cpu["empty"], 0),
+        (
+            f"p50 ms at {rate:.0f} req/s",
+            lat["decide_fixed_rate_p50"],
+            lat["empty_fixed_rate_p50"],
+            2,
+        ),
+        (
+            f"p99 ms at {rate:.0f} req/s",
+            lat["decide_fixed_rate_p99"],
+            lat["empty_fixed_rate_p99"],
+            2,
+        ),
+        ("p50 ms, saturated", lat["decide_saturation_p50"], lat["empty_saturation_p50"], 2),
+        ("p99 ms, saturated", lat["decide_saturation_p99"], lat["empty_saturation_p99"], 2),
+    ]
+    lines = [
+        "## banditd Decide vs an empty handler",
+        "",
+        "| metric (median of 3, min–max) | banditd Decide | empty handler | ratio |",
+        "|---|---:|---:|---:|",
+        *(f"| {name} | {cell(d, n)} | {cell(e, n)} | {ratio(d, e)} |" for name, d, e, n in rows),
+        "",
+        f"DecideBatch (count={batch['count_per_call']}, {batch['client_threads']} Python client "
+        f"threads, {batch['seconds']:.1f} s): **{batch['decisions_per_s']:.0f} decisions/s**, "
+        f"{batch['cpu_us_per_decision']:.2f} µs server CPU per decision.",
+        "",
+        f"Load: {machine_info['load_generator']}, {CLIENTS} connections x {STREAMS} streams, "
+        f"{SATURATION_S:g} s saturated / {FIXED_RATE_S:g} s fixed-rate runs, servers alternated. "
+        f"{machine_info['pinning']}. Both servers: grpc.server, ThreadPoolExecutor("
+        f"max_workers={MAX_WORKERS_DEFAULT}); banditd has 2 interceptors (admin auth, error "
+        "mapping) and health, the empty server none. Same response size: "
+        f"{summary['response_bytes']}.",
+        "",
+        f"Machine: {machine_info['nproc']} CPUs, {machine_info['cpu_model']}, Python "
+        f"{machine_info['python']}, grpcio {machine_info['grpcio']}, load average at start "
+        f"{' '.join(machine_info['loadavg_at_start'])} (shared machine: expect noise).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# --- orchestration -----------------------------------------------------------------------
+def python_env() -> dict[str, str]:
+    # Only the bench's own BANDITD_* settings reach the servers, whatever the caller exported.
+    return {k: v for k, v in os.environ.items() if not k.startswith("BANDITD_")}
+
+
+def start_banditd(work: Path, redis_url: str, token: str, pinning: Pinning) -> Server:
+    target = f"127.0.0.1:{free_port()}"
+    env = {
+        **python_env(),
+        "BANDITD_REDIS_URL": redis_url,
+        "BANDITD_LISTEN": target,
+        "BANDITD_ADMIN_TOKEN": token,
+    }
+    argv = [*pinning.prefix(SERVER_CPU), sys.executable, "-m", "bandit_service", "serve"]
+    return Server("decide", start_child("banditd", argv, env, work / "banditd.log"), target)
+
+
+def start_empty(work: Path, pinning: Pinning) -> Server:
+    target = f"127.0.0.1:{free_port()}"
+    argv = [
+        *pinning.prefix(SERVER_CPU), sys.executable, "-m", "loadtest.empty_server",
+        "--listen", target, "--max-workers", str(MAX_WORKERS_DEFAULT),
+    ]  # fmt: skip
+    child = start_child("empty_server", argv, python_env(), work / "empty_server.log")
+    return Server("empty", child, target)
+
+
+def choose_load(wanted: str, pinning: Pinning) -> tuple[LoadGenerator, str]:
+    if wanted == "python":
+        return PythonLoad(), "Python load generator requested"
+    path, how = ensure_h2load()
+    if path is not None:
+        return H2Load(path, pinning), f"h2load: {how}"
+    if wanted == "h2load":
+        raise RuntimeError(f"h2load {how}")
+    return PythonLoad(), f"h2load {how}; FALLING BACK to the Python gRPC load generator"
+
+
+def run_bench(wanted_load: str, out_dir: Path) -> int:
+    began = time.monotonic()
+    pinning = Pinning()
+    load, load_note = choose_load(wanted_load, pinning)
+    print(f"bench: {load_note}\nbench: {pinning.describe()}", flush=True)
+    checks = Checks()
+    children: list[Child] = []
+    with contextlib.ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="banditd-bench-")))
+        redis_server = EmbeddedRedis(work / "redis", lock=False).start()
+        stack.callback(redis_server.stop)
+
+        @stack.callback
+        def stop_children() -> None:
+            for child in reversed(children):
+                stop_child(child)
+
+        token = secrets.token_urlsafe(24)
+        decide = start_banditd(work, redis_server.url, token, pinning)
+        children.append(decide.child)
+        empty = start_empty(work, pinning)
+        children.append(empty.child)
+        pulls = PullCounter(redis_server.url)
+        stack.callback(pulls.close)
+
+        wait_until("banditd", lambda: health_serving(decide.target), decide.child, 120)
+        create_experiment(decide.target, token)
+        wait_until("empty server", lambda: decide_answers(empty.target), empty.child, 30)
+        real, fake = decide_once(decide.target), decide_once(empty.target)
+        sizes = (real.ByteSize(), fake.ByteSize())
+        checks.add("real gRPC Decide on banditd", True, f"arm {real.arm}, epoch {real.epoch}")
+        checks.add("real gRPC Decide on the empty server", True, f"arm {fake.arm}")
+        if sizes[0] != sizes[1]:
+            print(f"bench: note: response sizes differ: banditd {sizes[0]} B, empty {sizes[1]} B")
+        print(
+            f"bench: servers ready after {time.monotonic() - began:.1f} s; warming up", flush=True
+        )
+
+        cpu_before = cpu_seconds(decide.child.pid)
+        time.sleep(1.0)
+        idle_cpu = cpu_seconds(decide.child.pid) - cpu_before
+        for server in (decide, empty):
+            load.run(server.target, WARMUP_S, None, work)
+
+        rig = Rig(load, work, checks, pulls)
+        runs = [
+            measure(rig, server, "saturation", repeat, SATURATION_S, None)
+            for repeat in range(1, REPEATS + 1)
+            for server in (decide, empty)
+        ]
+        decide_rps = statistics.median(r.rps for r in runs if r.server == "decide")
+        fixed_rate = FIXED_RATE_SHARE * decide_rps
+        runs += [
+            measure(rig, server, "fixed_rate", repeat, FIXED_RATE_S, fixed_rate)
+            for repeat in range(1, REPEATS + 1)
+            for server in (decide, empty)
+        ]
+        batch = measure_batch(decide, pulls, checks)
+
+        summary = summarize(
+            runs,
+            batch,
+            fixed_rate,
+            {
+                "machine": machine(load, pinning),
+                "load_generator_note": load_note,
+                "banditd_idle_cpu_percent": round(idle_cpu * 100, 1),
+                "response_bytes": {"decide": sizes[0], "empty": sizes[1]},
+                "checks_ok": checks.all_ok,
+                "checks": checks.items,
+                "duration_s": round(time.monotonic() - began, 1),
+            },
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = markdown(summary)
+    (out_dir / "bench.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out_dir / "bench.md").write_text(table)
+    print()
+    print(table)
+    print(f"bench: wrote {out_dir / 'bench.json'} and bench.md in {summary['duration_s']} s")
+    if not checks.all_ok:
+        print("bench: some checks FAILED (see 'checks' in bench.json)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # so the finally blocks stop every child on SIGTERM too
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="loadtest.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--load-generator",
+        choices=("auto", "h2load", "python"),
+        default="auto",
+        help="auto: h2load, installing it if possible, else Python",
+    )
+    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, raise_interrupt)
+    try:
+        return run_bench(args.load_generator, args.out_dir)
+    except KeyboardInterrupt:
+        print("bench: interrupted; every process it started is stopped", file=sys.stderr)
+        return 130
+    except RuntimeError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
