@@ -1,4 +1,4 @@
-"""The `banditd` command: `banditd serve` runs one replica."""
+"""The `banditd` command: `banditd serve` runs one replica; `banditd health` probes one."""
 
 from __future__ import annotations
 
@@ -68,6 +68,24 @@ def serve(args: argparse.Namespace) -> int:
             embedded.stop()
 
 
+def health(args: argparse.Namespace) -> int:
+    """Exit 0 when the replica at --target reports SERVING (container and script probes)."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    with grpc.insecure_channel(args.target) as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=args.timeout
+            )
+        except grpc.RpcError as exc:
+            print(f"banditd at {args.target}: {exc.code().name}: {exc.details()}", file=sys.stderr)
+            return 1
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+    print(f"banditd at {args.target}: {status}")
+    return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="banditd", description=__doc__)
     parser.add_argument("--version", action="version", version=f"banditd {__version__}")
@@ -79,6 +97,16 @@ def main(argv: list[str] | None = None) -> int:
         "--print-config", action="store_true", help="print the effective settings and exit"
     )
     serve_parser.set_defaults(handler=serve)
+    health_parser = commands.add_parser(
+        "health", help="exit 0 if a replica reports SERVING on the gRPC health service"
+    )
+    health_parser.add_argument(
+        "--target",
+        default=os.environ.get("BANDITD_TARGET", "127.0.0.1:50051"),
+        help="host:port of the replica (BANDITD_TARGET; default 127.0.0.1:50051)",
+    )
+    health_parser.add_argument("--timeout", type=float, default=2.0, help="seconds to wait")
+    health_parser.set_defaults(handler=health)
     args = parser.parse_args(argv)
     code: int = args.handler(args)
     return code

@@ -1,7 +1,7 @@
 """`make demo`: banditd on its embedded Redis, a demo experiment, simulated traffic, then cleanup.
 
 Starts `banditd serve` (which starts its own redis-server) in a temporary data directory,
-creates an experiment with `banditctl`, runs loadtest.simulate for well under two minutes,
+creates an experiment with `banditctl`, runs loadtest.simulate at 4000 decisions/s for about 40 s,
 shows `banditctl status`, and stops everything it started, by PID.
 """
 
@@ -90,7 +90,9 @@ def main() -> int:
                 "--experiment",
                 EXPERIMENT,
                 "--decisions",
-                "300000",
+                "160000",
+                "--rate",
+                "4000",
                 "--max-seconds",
                 "75",
                 *[f"--arm={arm}={rate}" for arm, _, rate in ARMS],

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -68,6 +69,7 @@ def run(
     max_seconds: float,
     report_every_s: float,
     seed: int,
+    rate: float = 0.0,
     out=sys.stdout,
 ) -> dict[str, object]:
     """Runs the simulation and returns the summary (also printed as the last line)."""
@@ -101,6 +103,11 @@ def run(
             tally.regret += float(np.sum(rates.max() - rates[arms]))
             tally.rewards += int(wins.sum())
             done += len(arms)
+            if rate > 0:
+                # Paced against the start, so a slow call is caught up rather than lost.
+                ahead_s = started + done / rate - time.monotonic()
+                if ahead_s > 0:
+                    time.sleep(ahead_s)
             if time.monotonic() >= next_report:
                 next_report += report_every_s
                 print_progress(out, started, done, scenario, tally.shares(tally.window))
@@ -164,13 +171,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--decisions", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=200, help="decisions per DecideBatch call")
+    parser.add_argument("--rate", type=float, default=0.0, help="decisions/s at most (0: no limit)")
     parser.add_argument("--max-seconds", type=float, default=100.0, help="stop early after this")
     parser.add_argument("--report-every", type=float, default=2.0, help="seconds between lines")
     parser.add_argument("--seed", type=int, default=7, help="seeds the simulated outcomes")
     parser.add_argument(
         "--create", action="store_true", help="create the experiment first (Thompson, binary)"
     )
-    parser.add_argument("--token", default=None, help="admin token for --create")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("BANDITD_ADMIN_TOKEN"),
+        help="admin token for --create (env BANDITD_ADMIN_TOKEN)",
+    )
     args = parser.parse_args(argv)
     arms = args.arms or [("v1", 0.04), ("v2", 0.05), ("v3", 0.06)]
     scenario = Scenario(tuple(a for a, _ in arms), tuple(r for _, r in arms))
@@ -186,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_seconds=args.max_seconds,
             report_every_s=args.report_every,
             seed=args.seed,
+            rate=args.rate,
         )
     print(json.dumps(summary))
     return 0

@@ -62,6 +62,16 @@ def stop(process: subprocess.Popen[bytes]) -> str:
     return err.decode()
 
 
+def health_probe(port: int) -> subprocess.CompletedProcess[str]:
+    """`banditd health`, the probe the Dockerfile's HEALTHCHECK runs."""
+    return subprocess.run(
+        [sys.executable, "-m", "bandit_service", "health", "--target", f"127.0.0.1:{port}"],
+        capture_output=True,
+        timeout=60,
+        text=True,
+    )
+
+
 def test_serve_with_embedded_redis_keeps_state_across_restarts(data_dir: Path) -> None:
     port = free_port()
     process = start_banditd(data_dir, port)
@@ -77,6 +87,9 @@ def test_serve_with_embedded_redis_keeps_state_across_restarts(data_dir: Path) -
             metadata=(("authorization", f"Bearer {TOKEN}"),),
             timeout=10,
         )
+        probe = health_probe(port)
+        assert probe.returncode == 0, probe.stderr
+        assert probe.stdout.strip() == f"banditd at 127.0.0.1:{port}: SERVING"
         batch = stubs.batch("kept", 250)
         stubs.stream_rewards([[(d, 1.0, f"e{i}") for i, d in enumerate(batch.decision_ids[:40])]])
         stubs.close()
@@ -84,6 +97,7 @@ def test_serve_with_embedded_redis_keeps_state_across_restarts(data_dir: Path) -
         log = stop(process)
     assert process.returncode == 0, log
     assert "banditd stopped" in log
+    assert health_probe(port).returncode == 1  # nothing serves there any more
     assert (data_dir / "appendonlydir").is_dir()
 
     process = start_banditd(data_dir, port)
