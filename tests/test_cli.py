@@ -237,3 +237,49 @@ def test_unknown_experiment_is_one_not_found_line(ctl: Run) -> None:
     assert len(err.strip().splitlines()) == 1
     assert err.startswith("banditctl: not found")
     assert "no-such-experiment" in err
+
+
+# -- the whole loop ----------------------------------------------------------------------
+
+
+def test_create_from_the_cli_decide_stream_rewards_and_watch_status_change(
+    server: Any, ctl: Run
+) -> None:
+    """The operator's loop end to end: banditctl creates, the app decides and rewards."""
+    from banditd_client import BanditClient
+
+    name = f"e2e-{uuid.uuid4().hex[:10]}"
+    code, _, err = ctl("experiment", "create", name, "--arm", "old=m-1", "--arm", "new=m-2")
+    assert code == 0, err
+
+    def status() -> dict[str, dict[str, Any]]:
+        code, out, err = ctl("--json", "status", name)
+        assert code == 0, err
+        return {arm["name"]: arm for arm in json.loads(out)["arms"]}
+
+    before = status()
+    assert all(int(arm.get("pulls", 0)) == 0 for arm in before.values())
+    assert before["old"]["traffic_share"] == pytest.approx(0.5, abs=0.1)
+
+    with BanditClient(server.target, timeout_s=5) as client:
+        decisions = client.decide_batch(name, 2000)
+        # "new" converts every time, "old" never: a difference no policy can miss.
+        with client.reward_reporter(batch_size=100) as reporter:
+            for decision in decisions:
+                if decision.arm == "new":
+                    reporter.report(decision.decision_id, 1.0, event_id="conversion")
+            assert reporter.flush(timeout_s=30)
+        served_new = sum(d.arm == "new" for d in decisions)
+        assert reporter.accepted == served_new > 0
+
+    server.engine.flush()
+    after = status()
+    assert int(after["old"]["pulls"]) + int(after["new"]["pulls"]) == 2000
+    assert int(after["new"]["rewards"]) == served_new
+    assert float(after["new"]["mean_reward"]) == pytest.approx(1.0)
+    assert float(after["new"]["prob_best"]) > 0.99
+    assert float(after["new"]["traffic_share"]) > 0.95
+    code, out, _ = ctl("status", name)
+    assert code == 0
+    row = next(line for line in out.splitlines() if line.startswith("new "))
+    assert str(served_new) in row.split()

@@ -182,6 +182,40 @@ class RewardLedger:
         return rejections
 
 
+class LedgerCounters:
+    """The outcome counters a reporter exposes, read from its RewardLedger.
+
+    Shared by RewardReporter and AsyncRewardReporter; plain int reads, so no lock is needed.
+    """
+
+    _ledger: RewardLedger
+
+    @property
+    def accepted(self) -> int:
+        """Events newly recorded by the server."""
+        return self._ledger.accepted
+
+    @property
+    def duplicates(self) -> int:
+        """Events the server had recorded before (resends); not counted again."""
+        return self._ledger.duplicates
+
+    @property
+    def rejected(self) -> int:
+        """Events the server refused; they are not retried."""
+        return self._ledger.rejected
+
+    @property
+    def resent_batches(self) -> int:
+        """Batches sent again on a new stream because their ack never came."""
+        return self._ledger.resent_batches
+
+    @property
+    def outstanding(self) -> int:
+        """Events reported and not yet acknowledged."""
+        return self._ledger.outstanding
+
+
 class RejectionLog:
     """Logs rejected events at WARNING at most once per interval, summarising the rest."""
 

@@ -19,6 +19,7 @@ import grpc.aio
 
 from banditd_client._reward_batches import (
     ACK_TIMEOUT_S,
+    LedgerCounters,
     Rejection,
     RejectionLog,
     RewardLedger,
@@ -50,7 +51,7 @@ class _Signal:
             await asyncio.wait_for(self._event.wait(), timeout_s)
 
 
-class AsyncRewardReporter:
+class AsyncRewardReporter(LedgerCounters):
     """Queues rewards and delivers them in acknowledged batches from an asyncio task.
 
     `await report()` waits while max_pending events are unacknowledged (backpressure;
@@ -146,31 +147,6 @@ class AsyncRewardReporter:
     @property
     def closed(self) -> bool:
         return self._closing or self._stopped
-
-    @property
-    def accepted(self) -> int:
-        """Events newly recorded by the server."""
-        return self._ledger.accepted
-
-    @property
-    def duplicates(self) -> int:
-        """Events the server had recorded before (resends); not counted again."""
-        return self._ledger.duplicates
-
-    @property
-    def rejected(self) -> int:
-        """Events the server refused; they are not retried."""
-        return self._ledger.rejected
-
-    @property
-    def resent_batches(self) -> int:
-        """Batches sent again on a new stream because their ack never came."""
-        return self._ledger.resent_batches
-
-    @property
-    def outstanding(self) -> int:
-        """Events reported and not yet acknowledged."""
-        return self._ledger.outstanding
 
     @property
     def last_rejections(self) -> deque[Rejection]:

@@ -20,6 +20,7 @@ import grpc
 
 from banditd_client._reward_batches import (
     ACK_TIMEOUT_S,
+    LedgerCounters,
     Rejection,
     RejectionLog,
     RewardLedger,
@@ -34,7 +35,7 @@ logger = logging.getLogger(__name__)
 _WATCH_INTERVAL_S = 1.0
 
 
-class RewardReporter:
+class RewardReporter(LedgerCounters):
     """Queues rewards and delivers them in acknowledged batches from a background thread.
 
     report() blocks while max_pending events are unacknowledged (backpressure; nothing is
@@ -138,31 +139,6 @@ class RewardReporter:
     @property
     def closed(self) -> bool:
         return self._closing or self._stopped
-
-    @property
-    def accepted(self) -> int:
-        """Events newly recorded by the server."""
-        return self._ledger.accepted
-
-    @property
-    def duplicates(self) -> int:
-        """Events the server had recorded before (resends); not counted again."""
-        return self._ledger.duplicates
-
-    @property
-    def rejected(self) -> int:
-        """Events the server refused; they are not retried."""
-        return self._ledger.rejected
-
-    @property
-    def resent_batches(self) -> int:
-        """Batches sent again on a new stream because their ack never came."""
-        return self._ledger.resent_batches
-
-    @property
-    def outstanding(self) -> int:
-        """Events reported and not yet acknowledged."""
-        return self._ledger.outstanding
 
     @property
     def last_rejections(self) -> deque[Rejection]:
