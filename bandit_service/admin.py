@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 
 from . import domain
 from .config import Settings
 from .domain import Experiment
 from .engine import Engine, now_ms
 from .errors import ConflictError, ExperimentNotFoundError, InvalidArgumentError
+from .guardrails import parse_observations
+from .history import MAX_ENTRIES as MAX_HISTORY_ENTRIES
+from .history import HistoryEntry
 from .stats import ArmStats, ArmStatus, arm_statuses
 from .store import StateStore
 
@@ -22,6 +24,20 @@ logger = logging.getLogger(__name__)
 
 _CAS_ATTEMPTS = 5
 MAX_IMPORT_ID_BYTES = 128
+DEFAULT_HISTORY_LIMIT = 100
+
+
+def describe_limits(limits: domain.ArmLimits) -> str:
+    """Limits in one line for the history, e.g. "cap 5% until 1000 rewards, ramp 5%>25%"."""
+    parts = []
+    if limits.cap is not None:
+        until = f" until {limits.cap_until_rewards} rewards" if limits.cap_until_rewards else ""
+        parts.append(f"cap {limits.cap:.0%}{until}")
+    if limits.floor is not None:
+        parts.append(f"floor {limits.floor:.0%}")
+    if limits.ramp is not None and limits.ramp.steps:
+        parts.append("ramp " + ">".join(f"{s:.0%}" for s in limits.ramp.steps))
+    return ", ".join(parts) or "none"
 
 
 class AdminService:
@@ -37,8 +53,15 @@ class AdminService:
             raise ExperimentNotFoundError(name)
         return experiment
 
-    def create_experiment(self, experiment: Experiment) -> Experiment:
-        created = self._store.create_experiment(replace(experiment, created_unix_ms=now_ms()))
+    def create_experiment(self, experiment: Experiment, actor: str = "admin") -> Experiment:
+        at = now_ms()
+        entry = HistoryEntry(
+            at,
+            actor,
+            "create_experiment",
+            detail=f"{experiment.policy.name.value}, arms: {', '.join(experiment.arm_names)}",
+        )
+        created = self._store.create_experiment(domain.stamp_created(experiment, at), entry)
         self._engine.apply(created)
         logger.info(
             "created experiment '%s' (%s, arms: %s)",
@@ -55,53 +78,162 @@ class AdminService:
         found = (self._store.get_experiment(n) for n in self._store.list_experiment_names())
         return [e for e in found if e is not None]
 
-    def change(self, name: str, what: str, apply: Callable[[Experiment], Experiment]) -> Experiment:
-        """Applies a pure change with compare-and-set on the epoch, retrying on conflict."""
+    def change(
+        self,
+        name: str,
+        action: str,
+        apply: Callable[[Experiment], Experiment],
+        *,
+        arm: str = "",
+        detail: str = "",
+        actor: str = "admin",
+    ) -> Experiment:
+        """Applies a pure change with compare-and-set on the epoch, retrying on conflict.
+
+        The change and its history entry are written together; a change that changes
+        nothing writes neither.
+        """
         for _ in range(_CAS_ATTEMPTS):
             current = self._load(name)
             changed = apply(current)
             if changed == current:
                 return current
+            entry = HistoryEntry(now_ms(), actor, action, arm, detail)
             try:
-                saved = self._store.save_experiment(changed)
+                saved = self._store.save_experiment(changed, entry)
             except ConflictError:
                 continue
             self._engine.apply(saved)
-            logger.info("experiment '%s': %s (epoch %d)", name, what, saved.epoch)
+            logger.info(
+                "experiment '%s': %s%s by %s (epoch %d)%s",
+                name,
+                action,
+                f" of arm '{arm}'" if arm else "",
+                actor,
+                saved.epoch,
+                f": {detail}" if detail else "",
+            )
             return saved
-        raise ConflictError(f"experiment '{name}' kept changing while applying '{what}'; retry")
+        raise ConflictError(f"experiment '{name}' kept changing while applying {action}; retry")
 
-    def add_arm(self, name: str, arm: str, version: str, weight: float) -> Experiment:
+    def add_arm(
+        self,
+        name: str,
+        arm: str,
+        version: str,
+        weight: float,
+        *,
+        shadow: bool = False,
+        limits: domain.ArmLimits | None = None,
+        actor: str = "admin",
+    ) -> Experiment:
+        def apply(e: Experiment) -> Experiment:
+            added = domain.add_arm(e, arm, version, weight, shadow=shadow, limits=limits)
+            ramp = added.arms[-1].limits.ramp
+            if ramp is None:
+                return added
+            # A ramp starts now, at its first step.
+            return domain.set_arm_limits(added, arm, added.arms[-1].limits, now_ms(), 0)
+
+        detail = f"version '{version}'" + (", shadow" if shadow else "")
+        return self.change(name, "add_arm", apply, arm=arm, detail=detail, actor=actor)
+
+    def retire_arm(self, name: str, arm: str, actor: str = "admin") -> Experiment:
         return self.change(
-            name, f"added arm '{arm}'", lambda e: domain.add_arm(e, arm, version, weight)
+            name, "retire_arm", lambda e: domain.retire_arm(e, arm), arm=arm, actor=actor
         )
 
-    def retire_arm(self, name: str, arm: str) -> Experiment:
-        return self.change(name, f"retired arm '{arm}'", lambda e: domain.retire_arm(e, arm))
-
-    def promote_arm(self, name: str, arm: str) -> Experiment:
-        return self.change(name, f"promoted arm '{arm}'", lambda e: domain.promote_arm(e, arm))
-
-    def set_default_arm(self, name: str, arm: str) -> Experiment:
+    def promote_arm(self, name: str, arm: str, actor: str = "admin") -> Experiment:
         return self.change(
-            name, f"default arm is now '{arm}'", lambda e: domain.set_default_arm(e, arm)
+            name, "promote_arm", lambda e: domain.promote_arm(e, arm), arm=arm, actor=actor
         )
 
-    def set_policy(self, name: str, policy: domain.PolicyConfig) -> Experiment:
+    def set_default_arm(self, name: str, arm: str, actor: str = "admin") -> Experiment:
         return self.change(
-            name, f"policy is now {policy.name.value}", lambda e: domain.set_policy(e, policy)
+            name, "set_default_arm", lambda e: domain.set_default_arm(e, arm), arm=arm, actor=actor
         )
 
-    def set_paused(self, name: str, paused: bool) -> Experiment:
-        what = "paused" if paused else "resumed"
-        return self.change(name, what, lambda e: domain.set_paused(e, paused))
+    def set_policy(
+        self, name: str, policy: domain.PolicyConfig, actor: str = "admin"
+    ) -> Experiment:
+        detail = policy.name.value
+        if policy.params or policy.weights:
+            values = {**policy.params, **policy.weights}
+            detail += " (" + ", ".join(f"{k}={v:g}" for k, v in values.items()) + ")"
+        return self.change(
+            name,
+            "set_policy",
+            lambda e: domain.set_policy(e, policy),
+            detail=detail,
+            actor=actor,
+        )
+
+    def set_paused(self, name: str, paused: bool, actor: str = "admin") -> Experiment:
+        action = "pause" if paused else "resume"
+        return self.change(name, action, lambda e: domain.set_paused(e, paused), actor=actor)
+
+    def set_arm_limits(
+        self, name: str, arm: str, limits: domain.ArmLimits, actor: str = "admin"
+    ) -> Experiment:
+        def apply(e: Experiment) -> Experiment:
+            pulls = ArmStats.from_raw(e, self._store.read_stats(name)).pulls[e.arm_index(arm)]
+            return domain.set_arm_limits(e, arm, limits, now_ms(), int(pulls))
+
+        return self.change(
+            name, "set_arm_limits", apply, arm=arm, detail=describe_limits(limits), actor=actor
+        )
+
+    def switch_arm(self, name: str, arm: str, actor: str = "admin") -> Experiment:
+        return self.change(
+            name,
+            "switch_arm",
+            lambda e: domain.switch_arm(e, arm),
+            arm=arm,
+            detail=f"all traffic to '{arm}'",
+            actor=actor,
+        )
+
+    def readmit_arm(self, name: str, arm: str, actor: str = "admin") -> Experiment:
+        def apply(e: Experiment) -> Experiment:
+            return domain.readmit_arm(e, arm)
+
+        current = self._load(name).arms
+        rollback = next((a.rollback for a in current if a.name == arm and a.rollback), None)
+        detail = "" if rollback is None else f"was rolled back by '{rollback.guardrail}'"
+        return self.change(name, "readmit_arm", apply, arm=arm, detail=detail, actor=actor)
+
+    def set_guardrails(
+        self, name: str, guardrails: list[domain.Guardrail], actor: str = "admin"
+    ) -> Experiment:
+        detail = ", ".join(g.name for g in guardrails) or "none"
+        return self.change(
+            name,
+            "set_guardrails",
+            lambda e: domain.set_guardrails(e, guardrails),
+            detail=detail,
+            actor=actor,
+        )
+
+    def history(self, name: str, limit: int) -> list[HistoryEntry]:
+        self._load(name)
+        if limit == 0:
+            limit = DEFAULT_HISTORY_LIMIT
+        if not 1 <= limit <= MAX_HISTORY_ENTRIES:
+            raise InvalidArgumentError(
+                f"limit must be between 1 and {MAX_HISTORY_ENTRIES}, got {limit}"
+            )
+        return self._store.read_history(name, limit)
 
     def status(self, name: str) -> tuple[Experiment, list[ArmStatus]]:
         experiment = self._load(name)
         # Write this replica's own counts first, so the status includes them.
         self._engine.flush()
         stats = ArmStats.from_raw(experiment, self._store.read_stats(name))
-        return experiment, arm_statuses(experiment, stats, self._settings.status_draws)
+        (raw_observations,) = self._store.read_observations([name])
+        observations = parse_observations(raw_observations, experiment.arm_names)
+        return experiment, arm_statuses(
+            experiment, stats, observations, self._settings.status_draws
+        )
 
     def import_outcomes(
         self,

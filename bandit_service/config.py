@@ -86,6 +86,19 @@ class Settings(BaseSettings):
     status_draws: int = Field(
         20_000, ge=1000, le=1_000_000, description="Monte Carlo draws behind P(best) in status."
     )
+    autopilot_interval_ms: int = Field(
+        250,
+        ge=10,
+        le=60_000,
+        description="How often a replica judges guardrails and ramp steps (automatic rollback "
+        "and ramp advance).",
+    )
+    guardrail_draws: int = Field(
+        10_000,
+        ge=1000,
+        le=1_000_000,
+        description="Monte Carlo draws behind each guardrail's breach probability.",
+    )
     shutdown_grace_s: float = Field(
         5.0, ge=0, description="How long in-flight RPCs may finish on shutdown."
     )

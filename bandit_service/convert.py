@@ -6,8 +6,9 @@ from banditd.v1 import admin_pb2, common_pb2, decisions_pb2
 
 from . import domain
 from .domain import ArmState, Experiment, PolicyConfig, PolicyName, RewardType
-from .engine import Snapshot
+from .engine import ShadowDecisions, Snapshot
 from .errors import InvalidArgumentError
+from .history import HistoryEntry
 from .stats import ArmStatus
 
 POLICY_TO_PB = {
@@ -16,6 +17,7 @@ POLICY_TO_PB = {
     PolicyName.KL_UCB: common_pb2.POLICY_KL_UCB,
     PolicyName.EPSILON_GREEDY: common_pb2.POLICY_EPSILON_GREEDY,
     PolicyName.FIXED: common_pb2.POLICY_FIXED,
+    PolicyName.GAUSSIAN_THOMPSON: common_pb2.POLICY_GAUSSIAN_THOMPSON,
 }
 POLICY_FROM_PB = {value: key for key, value in POLICY_TO_PB.items()}
 REWARD_TYPE_TO_PB = {
@@ -26,6 +28,8 @@ REWARD_TYPE_FROM_PB = {value: key for key, value in REWARD_TYPE_TO_PB.items()}
 ARM_STATE_TO_PB = {
     ArmState.LIVE: admin_pb2.ARM_STATE_LIVE,
     ArmState.RETIRED: admin_pb2.ARM_STATE_RETIRED,
+    ArmState.SHADOW: admin_pb2.ARM_STATE_SHADOW,
+    ArmState.ROLLED_BACK: admin_pb2.ARM_STATE_ROLLED_BACK,
 }
 # Which oneof member carries the parameters of which policy.
 _PARAMS_FIELD = {
@@ -34,6 +38,7 @@ _PARAMS_FIELD = {
     PolicyName.KL_UCB: "ucb",
     PolicyName.EPSILON_GREEDY: "epsilon_greedy",
     PolicyName.FIXED: "fixed",
+    PolicyName.GAUSSIAN_THOMPSON: "gaussian_thompson",
 }
 
 MAX_UNIT_ID_BYTES = 256
@@ -64,6 +69,11 @@ def check_unit_and_attributes(unit_ids: list[str], attributes: dict[str, str]) -
 
 
 def batch_size(request: decisions_pb2.DecideBatchRequest) -> int:
+    for position, unit_id in enumerate(request.unit_ids):
+        if not unit_id:
+            raise InvalidArgumentError(
+                f"unit_ids[{position}] is empty; give every decision a unit id, or use count"
+            )
     count = len(request.unit_ids) or request.count
     if not 1 <= count <= MAX_BATCH:
         raise InvalidArgumentError(
@@ -72,11 +82,18 @@ def batch_size(request: decisions_pb2.DecideBatchRequest) -> int:
     return count
 
 
-def decide_response(snapshot: Snapshot, arm: int, token: str) -> decisions_pb2.DecideResponse:
+def decide_response(
+    snapshot: Snapshot, arm: int, token: str, shadows: ShadowDecisions
+) -> decisions_pb2.DecideResponse:
     experiment = snapshot.experiment
     chosen = experiment.arms[arm]
     default = experiment.arms[experiment.default_index]
+    arms = experiment.arms
     return decisions_pb2.DecideResponse(
+        shadows=[
+            decisions_pb2.ShadowDecision(arm=arms[i].name, version=arms[i].version, decision_id=t)
+            for i, t in shadows
+        ],
         arm=chosen.name,
         version=chosen.version,
         decision_id=token,
@@ -90,11 +107,18 @@ def decide_response(snapshot: Snapshot, arm: int, token: str) -> decisions_pb2.D
 
 
 def decide_batch_response(
-    snapshot: Snapshot, arms: list[int], tokens: list[str]
+    snapshot: Snapshot, arms: list[int], tokens: list[str], shadow_tokens: list[str]
 ) -> decisions_pb2.DecideBatchResponse:
     experiment = snapshot.experiment
     shares = snapshot.allocation.shares
     return decisions_pb2.DecideBatchResponse(
+        shadow_arms=[
+            decisions_pb2.BatchArm(
+                name=experiment.arms[i].name, version=experiment.arms[i].version, propensity=1.0
+            )
+            for i in snapshot.shadows
+        ],
+        shadow_decision_ids=shadow_tokens,
         arms=[
             decisions_pb2.BatchArm(name=a.name, version=a.version, propensity=float(shares[i]))
             for i, a in enumerate(experiment.arms)
@@ -134,6 +158,10 @@ def policy_from_pb(config: admin_pb2.PolicyConfig) -> PolicyConfig:
         params["epsilon"] = config.epsilon_greedy.epsilon
     elif given == "fixed":
         weights = dict(config.fixed.weights)
+    elif given == "gaussian_thompson":
+        for key in ("prior_mean", "prior_sd"):
+            if config.gaussian_thompson.HasField(key):
+                params[key] = getattr(config.gaussian_thompson, key)
     return PolicyConfig(name, params, weights)
 
 
@@ -146,6 +174,9 @@ def policy_to_pb(policy: PolicyConfig) -> admin_pb2.PolicyConfig:
         pb.ucb.exploration = policy.param("exploration")
     elif policy.name is PolicyName.EPSILON_GREEDY:
         pb.epsilon_greedy.epsilon = policy.param("epsilon")
+    elif policy.name is PolicyName.GAUSSIAN_THOMPSON:
+        pb.gaussian_thompson.prior_mean = policy.param("prior_mean")
+        pb.gaussian_thompson.prior_sd = policy.param("prior_sd")
     else:
         pb.fixed.weights.update(policy.weights)
     return pb
@@ -161,10 +192,127 @@ def experiment_from_create(request: admin_pb2.CreateExperimentRequest) -> Experi
         description=request.description,
         policy=policy_from_pb(request.policy),
         reward_type=REWARD_TYPE_FROM_PB[request.reward_type],
-        arms=[(arm.name, arm.version) for arm in request.arms],
+        arms=[
+            domain.ArmSpec(
+                arm.name,
+                arm.version,
+                arm.shadow,
+                limits_from_pb(arm.limits) if arm.HasField("limits") else domain.ArmLimits(),
+            )
+            for arm in request.arms
+        ],
         default_arm=request.default_arm,
         reward_min=request.reward_min,
         reward_max=request.reward_max,
+        guardrails=[guardrail_from_pb(g, i) for i, g in enumerate(request.guardrails)],
+    )
+
+
+def limits_from_pb(limits: admin_pb2.ArmLimits) -> domain.ArmLimits:
+    ramp = None
+    if limits.HasField("ramp") and limits.ramp.steps:
+        ramp = domain.Ramp(
+            steps=tuple(limits.ramp.steps),
+            min_decisions=limits.ramp.min_decisions_per_step,
+            min_seconds=limits.ramp.min_seconds_per_step,
+        )
+    return domain.ArmLimits(
+        cap=limits.cap if limits.HasField("cap") else None,
+        floor=limits.floor if limits.HasField("floor") else None,
+        cap_until_rewards=limits.cap_until_rewards,
+        ramp=ramp,
+    )
+
+
+def limits_to_pb(limits: domain.ArmLimits) -> admin_pb2.ArmLimits:
+    pb = admin_pb2.ArmLimits(cap_until_rewards=limits.cap_until_rewards)
+    if limits.cap is not None:
+        pb.cap = limits.cap
+    if limits.floor is not None:
+        pb.floor = limits.floor
+    if limits.ramp is not None:
+        ramp = limits.ramp
+        pb.ramp.CopyFrom(
+            admin_pb2.Ramp(
+                steps=ramp.steps,
+                min_decisions_per_step=ramp.min_decisions,
+                min_seconds_per_step=ramp.min_seconds,
+                step=ramp.step,
+                step_started_unix_ms=ramp.step_started_unix_ms,
+            )
+        )
+    return pb
+
+
+def rollback_to_pb(rollback: domain.Rollback) -> admin_pb2.Rollback:
+    return admin_pb2.Rollback(
+        guardrail=rollback.guardrail,
+        reason=rollback.reason,
+        probability=rollback.probability,
+        at_unix_ms=rollback.at_unix_ms,
+        samples=rollback.samples,
+        control_samples=rollback.control_samples,
+    )
+
+
+def guardrail_from_pb(pb: admin_pb2.Guardrail, position: int) -> domain.Guardrail:
+    kind = pb.WhichOneof("kind")
+    if kind is None:
+        raise InvalidArgumentError(f"guardrails[{position}] needs a kind: error_rate or latency")
+    if kind == "error_rate":
+        return domain.Guardrail(
+            name=pb.name,
+            kind=domain.GuardrailKind.ERROR_RATE,
+            max_increase=pb.error_rate.max_increase,
+            control_arm=pb.error_rate.control_arm,
+            min_samples=pb.min_samples,
+            level=pb.level,
+        )
+    return domain.Guardrail(
+        name=pb.name,
+        kind=domain.GuardrailKind.LATENCY,
+        ceiling_ms=pb.latency.ceiling_ms,
+        quantile=pb.latency.quantile,
+        min_samples=pb.min_samples,
+        level=pb.level,
+    )
+
+
+def guardrail_to_pb(guardrail: domain.Guardrail) -> admin_pb2.Guardrail:
+    pb = admin_pb2.Guardrail(
+        name=guardrail.name, min_samples=guardrail.min_samples, level=guardrail.level
+    )
+    if guardrail.kind is domain.GuardrailKind.ERROR_RATE:
+        pb.error_rate.max_increase = guardrail.max_increase
+        pb.error_rate.control_arm = guardrail.control_arm
+    else:
+        pb.latency.ceiling_ms = guardrail.ceiling_ms
+        pb.latency.quantile = guardrail.quantile
+    return pb
+
+
+def arm_to_pb(arm: domain.Arm) -> admin_pb2.Arm:
+    pb = admin_pb2.Arm(name=arm.name, version=arm.version, state=ARM_STATE_TO_PB[arm.state])
+    if not arm.limits.empty:
+        pb.limits.CopyFrom(limits_to_pb(arm.limits))
+    if arm.rollback is not None:
+        pb.rollback.CopyFrom(rollback_to_pb(arm.rollback))
+    return pb
+
+
+def history_to_pb(entries: list[HistoryEntry]) -> admin_pb2.History:
+    return admin_pb2.History(
+        entries=[
+            admin_pb2.HistoryEntry(
+                at_unix_ms=e.at_unix_ms,
+                actor=e.actor,
+                action=e.action,
+                arm=e.arm,
+                detail=e.detail,
+                epoch=e.epoch,
+            )
+            for e in entries
+        ]
     )
 
 
@@ -176,14 +324,12 @@ def experiment_to_pb(experiment: Experiment) -> admin_pb2.Experiment:
         reward_type=REWARD_TYPE_TO_PB[experiment.reward_type],
         reward_min=experiment.reward_min,
         reward_max=experiment.reward_max,
-        arms=[
-            admin_pb2.Arm(name=a.name, version=a.version, state=ARM_STATE_TO_PB[a.state])
-            for a in experiment.arms
-        ],
+        arms=[arm_to_pb(a) for a in experiment.arms],
         default_arm=experiment.default_arm,
         paused=experiment.paused,
         epoch=experiment.epoch,
         created_unix_ms=experiment.created_unix_ms,
+        guardrails=[guardrail_to_pb(g) for g in experiment.guardrails],
     )
 
 
@@ -204,6 +350,23 @@ def status_to_pb(experiment: Experiment, arms: list[ArmStatus]) -> admin_pb2.Exp
                 interval_high=a.interval_high,
                 traffic_share=a.traffic_share,
                 prob_best=a.prob_best,
+                observations=a.observations.observations,
+                errors=a.observations.errors,
+                latency_p50_ms=a.observations.latency_quantile(0.50),
+                latency_p95_ms=a.observations.latency_quantile(0.95),
+                latency_p99_ms=a.observations.latency_quantile(0.99),
+                cap=a.cap,
+                floor=a.floor,
+                rollback=None if a.rollback is None else rollback_to_pb(a.rollback),
+                guardrails=[
+                    admin_pb2.GuardrailCheck(
+                        guardrail=c.guardrail,
+                        breach_probability=c.probability,
+                        samples=c.samples,
+                        judged=c.judged,
+                    )
+                    for c in a.checks
+                ],
             )
             for a in arms
         ],

@@ -6,11 +6,12 @@ result with a compare-and-set on the epoch, so concurrent admins never lose an u
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -26,6 +27,11 @@ NAME_RULE = "1 to 64 characters: letters, digits, '.', '_', '-', starting with a
 MAX_ARMS = 128
 MAX_VERSION_BYTES = 512
 MAX_DESCRIPTION_BYTES = 2048
+MAX_GUARDRAILS = 16
+MAX_RAMP_STEPS = 16
+DEFAULT_GUARDRAIL_MIN_SAMPLES = 200
+DEFAULT_GUARDRAIL_LEVEL = 0.95
+DEFAULT_LATENCY_QUANTILE = 0.95
 
 
 class RewardType(StrEnum):
@@ -36,6 +42,15 @@ class RewardType(StrEnum):
 class ArmState(StrEnum):
     LIVE = "live"
     RETIRED = "retired"
+    # Mirrored by every decision, never served.
+    SHADOW = "shadow"
+    # Taken out of traffic by a guardrail; an operator can re-admit it.
+    ROLLED_BACK = "rolled_back"
+
+
+class GuardrailKind(StrEnum):
+    ERROR_RATE = "error_rate"
+    LATENCY = "latency"
 
 
 class PolicyName(StrEnum):
@@ -44,6 +59,7 @@ class PolicyName(StrEnum):
     KL_UCB = "kl_ucb"
     EPSILON_GREEDY = "epsilon_greedy"
     FIXED = "fixed"
+    GAUSSIAN_THOMPSON = "gaussian_thompson"
 
 
 # Parameter name -> (default, lowest allowed, highest allowed, lowest is exclusive).
@@ -56,6 +72,10 @@ POLICY_PARAMS: dict[PolicyName, dict[str, tuple[float, float, float, bool]]] = {
     PolicyName.KL_UCB: {"exploration": (0.0, 0.0, 1e3, False)},
     PolicyName.EPSILON_GREEDY: {"epsilon": (0.1, 0.0, 1.0, False)},
     PolicyName.FIXED: {},
+    PolicyName.GAUSSIAN_THOMPSON: {
+        "prior_mean": (0.5, 0.0, 1.0, False),
+        "prior_sd": (0.5, 0.0, 1e3, True),
+    },
 }
 
 
@@ -82,14 +102,99 @@ class PolicyConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Ramp:
+    """A canary ramp: the arm gets exactly steps[step] of traffic until the ramp is done."""
+
+    steps: tuple[float, ...]
+    min_decisions: int = 0
+    min_seconds: float = 0.0
+    step: int = 0
+    step_started_unix_ms: int = 0
+    # The arm's pulls when the step started: decisions in this step = pulls now - this.
+    step_start_pulls: int = 0
+
+    @property
+    def done(self) -> bool:
+        return self.step >= len(self.steps)
+
+
+@dataclass(frozen=True, slots=True)
+class ArmLimits:
+    """Bounds on a live arm's traffic share that every policy respects."""
+
+    cap: float | None = None
+    floor: float | None = None
+    # The cap lifts once the arm has this many rewards; 0 keeps it.
+    cap_until_rewards: int = 0
+    ramp: Ramp | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.cap is None and self.floor is None and self.ramp is None
+
+    def bounds(self, rewards: float) -> tuple[float, float]:
+        """(floor, cap) in force for an arm with this many rewards."""
+        if self.ramp is not None and not self.ramp.done:
+            share = self.ramp.steps[self.ramp.step]
+            return share, share
+        cap = 1.0
+        if self.cap is not None and (
+            self.cap_until_rewards == 0 or rewards < self.cap_until_rewards
+        ):
+            cap = self.cap
+        floor = min(self.floor or 0.0, cap)
+        return floor, cap
+
+
+@dataclass(frozen=True, slots=True)
+class Rollback:
+    """Why a guardrail took an arm out of traffic, with the evidence."""
+
+    guardrail: str
+    reason: str
+    probability: float
+    at_unix_ms: int
+    samples: int
+    control_samples: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Arm:
     name: str
     version: str
     state: ArmState = ArmState.LIVE
+    limits: ArmLimits = field(default_factory=ArmLimits)
+    rollback: Rollback | None = None
 
     @property
     def is_live(self) -> bool:
         return self.state is ArmState.LIVE
+
+    @property
+    def is_shadow(self) -> bool:
+        return self.state is ArmState.SHADOW
+
+
+@dataclass(frozen=True, slots=True)
+class Guardrail:
+    """A limit every arm must keep; an arm that breaches it with posterior probability >= level
+    after min_samples observations is rolled back.
+
+    error_rate: the arm's error rate may exceed the control arm's by at most max_increase.
+    latency: at most (1 - quantile) of the arm's requests may be slower than ceiling_ms.
+    """
+
+    name: str
+    kind: GuardrailKind
+    max_increase: float = 0.0
+    control_arm: str = ""
+    ceiling_ms: float = 0.0
+    quantile: float = DEFAULT_LATENCY_QUANTILE
+    min_samples: int = DEFAULT_GUARDRAIL_MIN_SAMPLES
+    level: float = DEFAULT_GUARDRAIL_LEVEL
+
+    def control(self, experiment: Experiment) -> str:
+        return self.control_arm or experiment.default_arm
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +212,7 @@ class Experiment:
     paused: bool = False
     epoch: int = 0
     created_unix_ms: int = 0
+    guardrails: tuple[Guardrail, ...] = ()
 
     @property
     def arm_names(self) -> list[str]:
@@ -125,6 +231,17 @@ class Experiment:
     @property
     def live_arms(self) -> list[Arm]:
         return [arm for arm in self.arms if arm.is_live]
+
+    @property
+    def shadow_indices(self) -> tuple[int, ...]:
+        return tuple(i for i, arm in enumerate(self.arms) if arm.is_shadow)
+
+    @property
+    def needs_autopilot(self) -> bool:
+        """Whether automatic actions (rollbacks, ramp steps) can apply to this experiment."""
+        return bool(self.guardrails) or any(
+            arm.limits.ramp is not None and not arm.limits.ramp.done for arm in self.arms
+        )
 
     def check_reward(self, reward: float) -> None:
         """Raises InvalidArgumentError unless reward fits this experiment's reward type."""
@@ -155,10 +272,11 @@ class Experiment:
                 "reward_type": self.reward_type.value,
                 "reward_min": self.reward_min,
                 "reward_max": self.reward_max,
-                "arms": [[a.name, a.version, a.state.value] for a in self.arms],
+                "arms": [_arm_to_doc(a) for a in self.arms],
                 "default_arm": self.default_arm,
                 "paused": self.paused,
                 "created_unix_ms": self.created_unix_ms,
+                "guardrails": [_guardrail_to_doc(g) for g in self.guardrails],
             },
             separators=(",", ":"),
         )
@@ -178,12 +296,60 @@ class Experiment:
             reward_type=RewardType(doc["reward_type"]),
             reward_min=doc["reward_min"],
             reward_max=doc["reward_max"],
-            arms=tuple(Arm(name, version, ArmState(state)) for name, version, state in doc["arms"]),
+            arms=tuple(_arm_from_doc(arm) for arm in doc["arms"]),
             default_arm=doc["default_arm"],
             paused=doc["paused"],
             epoch=epoch,
             created_unix_ms=doc["created_unix_ms"],
+            guardrails=tuple(_guardrail_from_doc(g) for g in doc.get("guardrails", ())),
         )
+
+
+def _arm_to_doc(arm: Arm) -> dict[str, Any]:
+    doc: dict[str, Any] = {"name": arm.name, "version": arm.version, "state": arm.state.value}
+    if not arm.limits.empty:
+        limits = arm.limits
+        doc["limits"] = {
+            "cap": limits.cap,
+            "floor": limits.floor,
+            "cap_until_rewards": limits.cap_until_rewards,
+            "ramp": None if limits.ramp is None else asdict(limits.ramp),
+        }
+    if arm.rollback is not None:
+        doc["rollback"] = asdict(arm.rollback)
+    return doc
+
+
+def _arm_from_doc(doc: list[str] | dict[str, Any]) -> Arm:
+    if isinstance(doc, list):  # the first layout: [name, version, state]
+        name, version, state = doc
+        return Arm(name, version, ArmState(state))
+    limits = ArmLimits()
+    if "limits" in doc:
+        raw = doc["limits"]
+        ramp = raw.get("ramp")
+        limits = ArmLimits(
+            cap=raw.get("cap"),
+            floor=raw.get("floor"),
+            cap_until_rewards=raw.get("cap_until_rewards", 0),
+            ramp=None if ramp is None else Ramp(**{**ramp, "steps": tuple(ramp["steps"])}),
+        )
+    rollback = doc.get("rollback")
+    return Arm(
+        doc["name"],
+        doc["version"],
+        ArmState(doc["state"]),
+        limits,
+        None if rollback is None else Rollback(**rollback),
+    )
+
+
+def _guardrail_to_doc(guardrail: Guardrail) -> dict[str, Any]:
+    return asdict(guardrail)
+
+
+def _guardrail_from_doc(doc: dict[str, Any]) -> Guardrail:
+    return Guardrail(**{**doc, "kind": GuardrailKind(doc["kind"])})
 
 
 def _check_version(version: str, field_name: str) -> str:
@@ -239,17 +405,28 @@ def validate_policy(policy: PolicyConfig, arms: Sequence[Arm]) -> PolicyConfig:
     return PolicyConfig(policy.name, params, weights)
 
 
+@dataclass(frozen=True, slots=True)
+class ArmSpec:
+    """An arm as a create request describes it."""
+
+    name: str
+    version: str = ""
+    shadow: bool = False
+    limits: ArmLimits = field(default_factory=ArmLimits)
+
+
 def new_experiment(
     *,
     name: str,
     policy: PolicyConfig,
     reward_type: RewardType,
-    arms: Sequence[tuple[str, str]],
+    arms: Sequence[tuple[str, str] | ArmSpec],
     default_arm: str = "",
     reward_min: float = 0.0,
     reward_max: float = 1.0,
     description: str = "",
     created_unix_ms: int = 0,
+    guardrails: Sequence[Guardrail] = (),
 ) -> Experiment:
     """Validates a create request and returns the experiment at epoch 0."""
     validate_name(name, "name")
@@ -261,12 +438,24 @@ def new_experiment(
         raise InvalidArgumentError(f"arms: at most {MAX_ARMS} arms, got {len(arms)}")
     seen: set[str] = set()
     arm_values = []
-    for position, (arm_name, version) in enumerate(arms):
-        validate_name(arm_name, f"arms[{position}].name")
-        if arm_name in seen:
-            raise InvalidArgumentError(f"arms: arm '{arm_name}' is listed twice")
-        seen.add(arm_name)
-        arm_values.append(Arm(arm_name, _check_version(version, f"arms[{position}].version")))
+    for position, given in enumerate(arms):
+        spec = given if isinstance(given, ArmSpec) else ArmSpec(*given)
+        where = f"arms[{position}]"
+        validate_name(spec.name, f"{where}.name")
+        if spec.name in seen:
+            raise InvalidArgumentError(f"arms: arm '{spec.name}' is listed twice")
+        seen.add(spec.name)
+        limits = validate_limits(spec.limits, f"{where}.limits")
+        arm_values.append(
+            Arm(
+                spec.name,
+                _check_version(spec.version, f"{where}.version"),
+                ArmState.SHADOW if spec.shadow else ArmState.LIVE,
+                limits,
+            )
+        )
+    if not any(arm.is_live for arm in arm_values):
+        raise InvalidArgumentError("arms: at least one arm must be live (not shadow)")
     if reward_type is RewardType.BINARY:
         reward_min, reward_max = 0.0, 1.0
     elif not (math.isfinite(reward_min) and math.isfinite(reward_max) and reward_min < reward_max):
@@ -274,32 +463,165 @@ def new_experiment(
             "reward_min and reward_max must be finite with reward_min < reward_max for "
             f"continuous rewards, got [{reward_min:g}, {reward_max:g}]"
         )
-    default = default_arm or arm_values[0].name
+    default = default_arm or next(a.name for a in arm_values if a.is_live)
     if default not in seen:
         raise InvalidArgumentError(
             f"default_arm '{default}' is not one of the arms "
             f"({', '.join(a.name for a in arm_values)})"
         )
-    return Experiment(
-        name=name,
-        policy=validate_policy(policy, arm_values),
-        reward_type=reward_type,
-        arms=tuple(arm_values),
-        default_arm=default,
-        reward_min=reward_min,
-        reward_max=reward_max,
-        description=description,
-        created_unix_ms=created_unix_ms,
+    if default not in {a.name for a in arm_values if a.is_live}:
+        raise InvalidArgumentError(f"default_arm '{default}' is a shadow arm; it must be live")
+    return _check_floors(
+        Experiment(
+            name=name,
+            policy=validate_policy(policy, arm_values),
+            reward_type=reward_type,
+            arms=tuple(arm_values),
+            default_arm=default,
+            reward_min=reward_min,
+            reward_max=reward_max,
+            description=description,
+            created_unix_ms=created_unix_ms,
+            guardrails=validate_guardrails(guardrails, arm_values),
+        )
     )
 
 
-def _with_arm_state(experiment: Experiment, index: int, state: ArmState) -> tuple[Arm, ...]:
+def stamp_created(experiment: Experiment, now_unix_ms: int) -> Experiment:
+    """The experiment as created now: its creation time, and its ramps starting now."""
+    arms = tuple(
+        replace(
+            arm,
+            limits=replace(
+                arm.limits, ramp=replace(arm.limits.ramp, step_started_unix_ms=now_unix_ms)
+            ),
+        )
+        if arm.limits.ramp is not None
+        else arm
+        for arm in experiment.arms
+    )
+    return replace(experiment, created_unix_ms=now_unix_ms, arms=arms)
+
+
+def _with_arm(experiment: Experiment, index: int, **changes: Any) -> tuple[Arm, ...]:
     arms = list(experiment.arms)
-    arms[index] = replace(arms[index], state=state)
+    arms[index] = replace(arms[index], **changes)
     return tuple(arms)
 
 
-def add_arm(experiment: Experiment, name: str, version: str, weight: float = 0.0) -> Experiment:
+def _finite_share(value: float, field_name: str) -> float:
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise InvalidArgumentError(f"{field_name} must be a share within [0, 1], got {value:g}")
+    return float(value)
+
+
+def validate_limits(limits: ArmLimits, field_name: str = "limits") -> ArmLimits:
+    """Checks an arm's cap, floor and ramp, naming the field at fault."""
+    cap = None if limits.cap is None else _finite_share(limits.cap, f"{field_name}.cap")
+    floor = None if limits.floor is None else _finite_share(limits.floor, f"{field_name}.floor")
+    if cap is not None and floor is not None and floor > cap:
+        raise InvalidArgumentError(
+            f"{field_name}.floor ({floor:g}) must not exceed {field_name}.cap ({cap:g})"
+        )
+    if limits.cap_until_rewards < 0:
+        raise InvalidArgumentError(f"{field_name}.cap_until_rewards must be >= 0")
+    if limits.cap_until_rewards and cap is None:
+        raise InvalidArgumentError(f"{field_name}.cap_until_rewards needs a {field_name}.cap")
+    ramp = limits.ramp
+    if ramp is not None:
+        if not ramp.steps:
+            ramp = None
+        else:
+            if len(ramp.steps) > MAX_RAMP_STEPS:
+                raise InvalidArgumentError(
+                    f"{field_name}.ramp.steps: at most {MAX_RAMP_STEPS} steps, "
+                    f"got {len(ramp.steps)}"
+                )
+            steps = tuple(
+                _finite_share(step, f"{field_name}.ramp.steps[{i}]")
+                for i, step in enumerate(ramp.steps)
+            )
+            if any(b < a for a, b in itertools.pairwise(steps)) or steps[0] <= 0:
+                raise InvalidArgumentError(
+                    f"{field_name}.ramp.steps must be positive and non-decreasing, got "
+                    + ", ".join(f"{x:g}" for x in steps)
+                )
+            if ramp.min_decisions < 0:
+                raise InvalidArgumentError(f"{field_name}.ramp.min_decisions_per_step must be >= 0")
+            if not (math.isfinite(ramp.min_seconds) and ramp.min_seconds >= 0):
+                raise InvalidArgumentError(
+                    f"{field_name}.ramp.min_seconds_per_step must be a finite number >= 0"
+                )
+            ramp = replace(ramp, steps=steps)
+    return ArmLimits(cap, floor, limits.cap_until_rewards, ramp)
+
+
+def _check_floors(experiment: Experiment) -> Experiment:
+    total = sum(arm.limits.floor or 0.0 for arm in experiment.live_arms)
+    if total > 1.0 + 1e-9:
+        raise FailedPreconditionError(
+            f"the floors of the live arms of experiment '{experiment.name}' add up to "
+            f"{total:g}, more than all traffic; lower a floor first"
+        )
+    return experiment
+
+
+def validate_guardrails(
+    guardrails: Sequence[Guardrail], arms: Sequence[Arm]
+) -> tuple[Guardrail, ...]:
+    """Fills defaults and checks every guardrail, naming the field at fault."""
+    if len(guardrails) > MAX_GUARDRAILS:
+        raise InvalidArgumentError(f"guardrails: at most {MAX_GUARDRAILS}, got {len(guardrails)}")
+    names = {arm.name for arm in arms}
+    seen: set[str] = set()
+    checked = []
+    for i, g in enumerate(guardrails):
+        where = f"guardrails[{i}]"
+        validate_name(g.name, f"{where}.name")
+        if g.name in seen:
+            raise InvalidArgumentError(f"guardrails: '{g.name}' is listed twice")
+        seen.add(g.name)
+        min_samples = g.min_samples or DEFAULT_GUARDRAIL_MIN_SAMPLES
+        if not 1 <= min_samples <= 1_000_000_000:
+            raise InvalidArgumentError(f"{where}.min_samples must be within [1, 1e9]")
+        level = g.level or DEFAULT_GUARDRAIL_LEVEL
+        if not (math.isfinite(level) and 0.5 <= level < 1.0):
+            raise InvalidArgumentError(f"{where}.level must be within [0.5, 1), got {level:g}")
+        if g.kind is GuardrailKind.ERROR_RATE:
+            if not (math.isfinite(g.max_increase) and 0.0 <= g.max_increase < 1.0):
+                raise InvalidArgumentError(
+                    f"{where}.error_rate.max_increase must be within [0, 1) (0.01 is one "
+                    f"percentage point), got {g.max_increase:g}"
+                )
+            if g.control_arm and g.control_arm not in names:
+                raise InvalidArgumentError(
+                    f"{where}.error_rate.control_arm '{g.control_arm}' is not an arm of the "
+                    f"experiment (arms: {', '.join(sorted(names))})"
+                )
+            checked.append(replace(g, min_samples=min_samples, level=level))
+        else:
+            if not (math.isfinite(g.ceiling_ms) and g.ceiling_ms > 0):
+                raise InvalidArgumentError(
+                    f"{where}.latency.ceiling_ms must be a finite number > 0, got {g.ceiling_ms:g}"
+                )
+            quantile = g.quantile or DEFAULT_LATENCY_QUANTILE
+            if not (math.isfinite(quantile) and 0.5 <= quantile < 1.0):
+                raise InvalidArgumentError(
+                    f"{where}.latency.quantile must be within [0.5, 1), got {quantile:g}"
+                )
+            checked.append(replace(g, quantile=quantile, min_samples=min_samples, level=level))
+    return tuple(checked)
+
+
+def add_arm(
+    experiment: Experiment,
+    name: str,
+    version: str,
+    weight: float = 0.0,
+    *,
+    shadow: bool = False,
+    limits: ArmLimits | None = None,
+) -> Experiment:
     validate_name(name, "arm.name")
     if name in experiment.arm_names:
         raise AlreadyExistsError(f"experiment '{experiment.name}' already has an arm '{name}'")
@@ -309,49 +631,64 @@ def add_arm(experiment: Experiment, name: str, version: str, weight: float = 0.0
         )
     if not math.isfinite(weight) or weight < 0:
         raise InvalidArgumentError(f"weight must be a finite number >= 0, got {weight:g}")
-    arms = (*experiment.arms, Arm(name, _check_version(version, "arm.version")))
+    arm = Arm(
+        name,
+        _check_version(version, "arm.version"),
+        ArmState.SHADOW if shadow else ArmState.LIVE,
+        validate_limits(limits or ArmLimits(), "arm.limits"),
+    )
     policy = experiment.policy
     if policy.name is PolicyName.FIXED:
         policy = replace(policy, weights={**policy.weights, name: float(weight)})
-    return replace(experiment, arms=arms, policy=policy)
+    return _check_floors(replace(experiment, arms=(*experiment.arms, arm), policy=policy))
+
+
+def _fixed_weights_left(experiment: Experiment, what: str) -> Experiment:
+    if experiment.policy.name is PolicyName.FIXED and not any(
+        experiment.policy.weights.get(a.name, 0.0) > 0 for a in experiment.live_arms
+    ):
+        raise FailedPreconditionError(
+            f"{what} would leave no live arm with a positive weight; set weights "
+            "first ('banditctl experiment set-policy')"
+        )
+    return experiment
 
 
 def retire_arm(experiment: Experiment, name: str) -> Experiment:
     index = experiment.arm_index(name)
     arm = experiment.arms[index]
-    if not arm.is_live:
+    if arm.state is ArmState.RETIRED:
         return experiment
     if name == experiment.default_arm:
         raise FailedPreconditionError(
             f"arm '{name}' is the default arm of experiment '{experiment.name}'; make another "
             "arm the default first ('banditctl arm set-default') or promote one"
         )
-    if len(experiment.live_arms) == 1:
+    if arm.is_live and len(experiment.live_arms) == 1:
         raise FailedPreconditionError(
             f"arm '{name}' is the last live arm of experiment '{experiment.name}'"
         )
-    retired = replace(experiment, arms=_with_arm_state(experiment, index, ArmState.RETIRED))
-    if retired.policy.name is PolicyName.FIXED and not any(
-        retired.policy.weights.get(a.name, 0.0) > 0 for a in retired.live_arms
-    ):
-        raise FailedPreconditionError(
-            f"retiring '{name}' would leave no live arm with a positive weight; set weights "
-            "first ('banditctl experiment set-policy')"
-        )
-    return retired
+    retired = replace(experiment, arms=_with_arm(experiment, index, state=ArmState.RETIRED))
+    return _fixed_weights_left(retired, f"retiring '{name}'")
 
 
 def promote_arm(experiment: Experiment, name: str) -> Experiment:
-    """The promoted arm becomes the default and the only live arm."""
+    """The promoted arm (live or shadow) becomes the default and the only live arm."""
     index = experiment.arm_index(name)
-    if not experiment.arms[index].is_live:
+    arm = experiment.arms[index]
+    if not (arm.is_live or arm.is_shadow):
         raise FailedPreconditionError(
-            f"arm '{name}' of experiment '{experiment.name}' is retired; only a live arm can be "
-            "promoted"
+            f"arm '{name}' of experiment '{experiment.name}' is "
+            f"{arm.state.value.replace('_', ' ')}; only a live or shadow arm can be promoted"
+            + (" (re-admit it first: 'banditctl arm readmit')" if arm.rollback else "")
         )
     arms = tuple(
-        replace(arm, state=ArmState.LIVE if i == index else ArmState.RETIRED)
-        for i, arm in enumerate(experiment.arms)
+        replace(a, state=ArmState.LIVE, limits=ArmLimits())
+        if i == index
+        else replace(a, state=ArmState.RETIRED)
+        if a.is_live
+        else a
+        for i, a in enumerate(experiment.arms)
     )
     policy = experiment.policy
     if policy.name is PolicyName.FIXED:
@@ -361,10 +698,11 @@ def promote_arm(experiment: Experiment, name: str) -> Experiment:
 
 def set_default_arm(experiment: Experiment, name: str) -> Experiment:
     index = experiment.arm_index(name)
-    if not experiment.arms[index].is_live:
+    arm = experiment.arms[index]
+    if not arm.is_live:
         raise FailedPreconditionError(
-            f"arm '{name}' of experiment '{experiment.name}' is retired; the default arm must "
-            "be live"
+            f"arm '{name}' of experiment '{experiment.name}' is "
+            f"{arm.state.value.replace('_', ' ')}; the default arm must be live"
         )
     return replace(experiment, default_arm=name)
 
@@ -375,3 +713,98 @@ def set_policy(experiment: Experiment, policy: PolicyConfig) -> Experiment:
 
 def set_paused(experiment: Experiment, paused: bool) -> Experiment:
     return replace(experiment, paused=paused)
+
+
+def set_arm_limits(
+    experiment: Experiment, name: str, limits: ArmLimits, now_unix_ms: int, pulls: int
+) -> Experiment:
+    """Replaces an arm's limits; a new ramp starts at its first step now."""
+    index = experiment.arm_index(name)
+    checked = validate_limits(limits)
+    if checked.ramp is not None:
+        checked = replace(
+            checked,
+            ramp=replace(
+                checked.ramp, step=0, step_started_unix_ms=now_unix_ms, step_start_pulls=pulls
+            ),
+        )
+    return _check_floors(replace(experiment, arms=_with_arm(experiment, index, limits=checked)))
+
+
+def switch_arm(experiment: Experiment, name: str) -> Experiment:
+    """Blue-green: all traffic to one live arm, the others kept live at weight 0."""
+    index = experiment.arm_index(name)
+    arm = experiment.arms[index]
+    if not arm.is_live:
+        raise FailedPreconditionError(
+            f"arm '{name}' of experiment '{experiment.name}' is "
+            f"{arm.state.value.replace('_', ' ')}; only a live arm can take all traffic"
+        )
+    weights = {a.name: (1.0 if i == index else 0.0) for i, a in enumerate(experiment.arms)}
+    # Bounds would fight a 100/0 split; a switch is an explicit operator decision.
+    arms = tuple(replace(a, limits=ArmLimits()) if a.is_live else a for a in experiment.arms)
+    return replace(
+        experiment,
+        arms=arms,
+        policy=PolicyConfig(PolicyName.FIXED, {}, weights),
+        default_arm=name,
+    )
+
+
+def readmit_arm(experiment: Experiment, name: str) -> Experiment:
+    index = experiment.arm_index(name)
+    arm = experiment.arms[index]
+    if arm.state is not ArmState.ROLLED_BACK:
+        raise FailedPreconditionError(
+            f"arm '{name}' of experiment '{experiment.name}' is "
+            f"{arm.state.value.replace('_', ' ')}, not rolled back"
+        )
+    return _check_floors(
+        replace(experiment, arms=_with_arm(experiment, index, state=ArmState.LIVE, rollback=None))
+    )
+
+
+def roll_back_arm(experiment: Experiment, name: str, rollback: Rollback) -> Experiment:
+    """A guardrail's verdict: the arm leaves traffic. The default arm is never rolled back."""
+    index = experiment.arm_index(name)
+    arm = experiment.arms[index]
+    if arm.state not in (ArmState.LIVE, ArmState.SHADOW) or name == experiment.default_arm:
+        return experiment
+    if arm.is_live and len(experiment.live_arms) == 1:
+        return experiment
+    rolled = replace(
+        experiment,
+        arms=_with_arm(experiment, index, state=ArmState.ROLLED_BACK, rollback=rollback),
+    )
+    if rolled.policy.name is PolicyName.FIXED and not any(
+        rolled.policy.weights.get(a.name, 0.0) > 0 for a in rolled.live_arms
+    ):
+        # The rolled-back arm had all the weight: traffic goes back to the default arm.
+        rolled = replace(
+            rolled,
+            policy=replace(
+                rolled.policy, weights={**rolled.policy.weights, rolled.default_arm: 1.0}
+            ),
+        )
+    return rolled
+
+
+def advance_ramp(
+    experiment: Experiment, name: str, from_step: int, now_unix_ms: int, pulls: int
+) -> Experiment:
+    """The arm's ramp moves from from_step to the next; a no-op if it is elsewhere already
+    (another replica advanced it first)."""
+    index = experiment.arm_index(name)
+    arm = experiment.arms[index]
+    ramp = arm.limits.ramp
+    if ramp is None or ramp.done or ramp.step != from_step or not arm.is_live:
+        return experiment
+    ramp = replace(
+        ramp, step=ramp.step + 1, step_started_unix_ms=now_unix_ms, step_start_pulls=pulls
+    )
+    limits = replace(arm.limits, ramp=ramp)
+    return replace(experiment, arms=_with_arm(experiment, index, limits=limits))
+
+
+def set_guardrails(experiment: Experiment, guardrails: Sequence[Guardrail]) -> Experiment:
+    return replace(experiment, guardrails=validate_guardrails(guardrails, experiment.arms))

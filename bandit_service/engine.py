@@ -38,6 +38,14 @@ class Snapshot:
     allocation: policies.Allocation
     name_bytes: bytes
     raw_stats: RawStats
+    # Arms every decision mirrors to (never served).
+    shadows: tuple[int, ...]
+    # Per-arm salts of sticky assignment (weighted rendezvous hashing).
+    salts: NDArray[np.uint64]
+
+
+# A shadow arm's index and the decision id of the mirrored request.
+ShadowDecisions = list[tuple[int, str]]
 
 
 class ExperimentState:
@@ -128,7 +136,14 @@ class Engine:
     def _snapshot(self, experiment: Experiment, raw: RawStats) -> Snapshot:
         stats = ArmStats.from_raw(experiment, raw)
         allocation = build_allocation(experiment, stats, self._settings.share_draws)
-        return Snapshot(experiment, allocation, experiment.name.encode("ascii"), raw)
+        return Snapshot(
+            experiment,
+            allocation,
+            experiment.name.encode("ascii"),
+            raw,
+            experiment.shadow_indices,
+            policies.arm_salts(experiment.arm_names),
+        )
 
     def apply(self, experiment: Experiment, raw: RawStats | None = None) -> None:
         """Installs a new config (after an admin change here, or one seen in Redis)."""
@@ -178,34 +193,66 @@ class Engine:
             self.apply(experiment)
             return self._states[name]
 
+    def snapshots(self) -> list[Snapshot]:
+        """The current snapshot of every experiment this replica has loaded."""
+        return [state.snapshot for state in list(self._states.values())]
+
     def experiment(self, name: str) -> Experiment:
         return self.state(name).snapshot.experiment
 
     # --- decisions -------------------------------------------------------------------
-    def decide(self, name: str) -> tuple[Snapshot, int, str]:
-        """One decision: (snapshot it was made from, arm index, signed decision id)."""
+    def decide(self, name: str, unit_id: str = "") -> tuple[Snapshot, int, str, ShadowDecisions]:
+        """One decision: (snapshot it was made from, arm index, signed decision id, shadows).
+
+        With a unit id the arm is sticky: the same unit gets the same arm while the shares
+        stay about the same (weighted rendezvous hashing), with nothing stored per unit.
+        """
         state = self.state(name)
         snapshot = state.snapshot
-        arm = policies.choose(snapshot.allocation)
+        if unit_id:
+            unit = policies.unit_hash(name, unit_id)
+            arm = policies.choose_sticky(snapshot.allocation, snapshot.salts, unit)
+        else:
+            arm = policies.choose(snapshot.allocation)
+        shadows = snapshot.shadows
         with state.lock:
             state.pending[arm] += 1
-        token = self._signer.sign(snapshot.name_bytes, arm, snapshot.experiment.epoch, now_ms())
-        return snapshot, arm, token
+            for shadow in shadows:
+                state.pending[shadow] += 1
+        sign, at = self._signer.sign, now_ms()
+        name_bytes, epoch = snapshot.name_bytes, snapshot.experiment.epoch
+        token = sign(name_bytes, arm, epoch, at)
+        mirrored = [(shadow, sign(name_bytes, shadow, epoch, at)) for shadow in shadows]
+        return snapshot, arm, token, mirrored
 
-    def decide_many(self, name: str, count: int) -> tuple[Snapshot, NDArray[np.int64], list[str]]:
-        """count independent decisions from one snapshot, in one kernel call."""
+    def decide_many(
+        self, name: str, count: int, unit_ids: list[str] | None = None
+    ) -> tuple[Snapshot, NDArray[np.int64], list[str], list[str]]:
+        """count independent decisions from one snapshot, in one kernel call.
+
+        Returns the snapshot, the arm indices, their decision ids, and the shadow decision
+        ids (decision i, shadow j at i * len(snapshot.shadows) + j).
+        """
         state = self.state(name)
         snapshot = state.snapshot
-        arms = policies.choose_many(snapshot.allocation, count)
+        if unit_ids:
+            hashes = np.array([policies.unit_hash(name, u) for u in unit_ids], dtype=np.uint64)
+            arms = policies.choose_sticky_many(snapshot.allocation, snapshot.salts, hashes)
+        else:
+            arms = policies.choose_many(snapshot.allocation, count)
         per_arm = np.bincount(arms, minlength=len(snapshot.experiment.arms)).tolist()
+        shadows = snapshot.shadows
         with state.lock:
             pending = state.pending
             for index, n in enumerate(per_arm):
                 pending[index] += n
+            for shadow in shadows:
+                pending[shadow] += len(arms)
         sign = self._signer.sign
         name_bytes, epoch, at = snapshot.name_bytes, snapshot.experiment.epoch, now_ms()
         tokens = [sign(name_bytes, arm, epoch, at) for arm in arms.tolist()]
-        return snapshot, arms, tokens
+        mirrored = [sign(name_bytes, s, epoch, at) for _ in range(len(arms)) for s in shadows]
+        return snapshot, arms, tokens, mirrored
 
     # --- flushing --------------------------------------------------------------------
     def flush(self) -> None:

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from .domain import RewardType
 from .engine import Engine, now_ms
 from .errors import AlreadyExistsError, BanditError, InvalidArgumentError
-from .store import REWARD_CONFLICT, REWARD_DUPLICATE, RewardWrite, StateStore
+from .guardrails import latency_bucket
+from .store import (
+    OBSERVATION_CONFLICT,
+    REWARD_CONFLICT,
+    REWARD_DUPLICATE,
+    RewardWrite,
+    StateStore,
+)
 from .tokens import DecisionSigner
 
 MAX_EVENT_ID_BYTES = 128
@@ -23,9 +30,13 @@ MAX_EVENTS_PER_BATCH = 10_000
 
 @dataclass(frozen=True, slots=True)
 class RewardEvent:
+    """What one decision earned: a reward, guardrail outcomes (error, latency), or both."""
+
     decision_id: str
-    reward: float
+    reward: float | None
     event_id: str
+    error: bool | None = None
+    latency_ms: float | None = None
 
 
 # The outcome of one event: None when newly recorded, DUPLICATE when seen before,
@@ -51,8 +62,18 @@ class RewardRecorder:
                 f"event_id is {len(event.event_id.encode())} bytes; at most "
                 f"{MAX_EVENT_ID_BYTES} allowed"
             )
-        if not math.isfinite(event.reward):
+        if event.reward is None and event.error is None and event.latency_ms is None:
+            raise InvalidArgumentError(
+                "the event carries nothing: set reward, error or latency_ms (or several)"
+            )
+        if event.reward is not None and not math.isfinite(event.reward):
             raise InvalidArgumentError(f"reward must be a finite number, got {event.reward}")
+        if event.latency_ms is not None and not (
+            math.isfinite(event.latency_ms) and event.latency_ms >= 0
+        ):
+            raise InvalidArgumentError(
+                f"latency_ms must be a finite number >= 0, got {event.latency_ms}"
+            )
         token = self._signer.verify(event.decision_id, now)
         experiment = self._engine.experiment(token.experiment)
         if token.arm_index >= len(experiment.arms):
@@ -61,13 +82,16 @@ class RewardRecorder:
                 f"decision_id names arm #{token.arm_index}, which experiment "
                 f"'{experiment.name}' does not have"
             )
-        experiment.check_reward(event.reward)
+        if event.reward is not None:
+            experiment.check_reward(event.reward)
         write = RewardWrite(
             hour=token.decided_unix_ms // 3_600_000,
             nonce=token.nonce,
             event_id=event.event_id,
             arm=experiment.arms[token.arm_index].name,
             reward=event.reward,
+            error=event.error,
+            latency_bucket=None if event.latency_ms is None else latency_bucket(event.latency_ms),
         )
         return experiment.name, write
 
@@ -106,5 +130,11 @@ class RewardRecorder:
                     outcomes[index] = AlreadyExistsError(
                         f"the decision was already rewarded by another event (event_id "
                         f"'{write.event_id}' is new); a decision earns one reward"
+                    )
+                elif code == OBSERVATION_CONFLICT:
+                    outcomes[index] = AlreadyExistsError(
+                        f"the decision already has guardrail outcomes from another event "
+                        f"(event_id '{write.event_id}' is new); report error and latency once "
+                        "per decision"
                     )
         return outcomes

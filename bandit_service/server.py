@@ -18,6 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 import policies
 
 from .admin import AdminService
+from .autopilot import Autopilot
 from .config import Settings
 from .engine import Engine
 from .errors import StoreUnavailableError
@@ -61,6 +62,7 @@ class BanditServer:
         self._server: grpc.Server | None = None
         self._health: health.HealthServicer | None = None
         self.engine: Engine | None = None
+        self.autopilot: Autopilot | None = None
         self.port = 0
         self.ready_s = 0.0
 
@@ -103,9 +105,15 @@ class BanditServer:
             ),
             server,
         )
-        admin_pb2_grpc.add_AdminServicer_to_server(
-            AdminServicer(AdminService(store, engine, settings)), server
+        admin = AdminService(store, engine, settings)
+        self.autopilot = Autopilot(
+            engine,
+            store,
+            admin.change,
+            settings.autopilot_interval_ms / 1000,
+            settings.guardrail_draws,
         )
+        admin_pb2_grpc.add_AdminServicer_to_server(AdminServicer(admin), server)
         self.port = server.add_insecure_port(settings.listen)
         if self.port == 0:
             raise OSError(f"cannot listen on {settings.listen}: address in use or not available")
@@ -114,6 +122,7 @@ class BanditServer:
 
         warm_s = policies.warm_up()
         engine.start()
+        self.autopilot.start()
         for name in ("", *SERVICE_NAMES):
             health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.ready_s = time.monotonic() - started
@@ -134,6 +143,9 @@ class BanditServer:
         if self._server is not None:
             self._server.stop(grace).wait()
             self._server = None
+        if self.autopilot is not None:
+            self.autopilot.close()
+            self.autopilot = None
         if self.engine is not None:
             self.engine.close()
             self.engine = None

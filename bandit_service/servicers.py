@@ -14,12 +14,29 @@ from . import convert
 from .admin import AdminService
 from .engine import Engine
 from .errors import BanditError
+from .history import clean_actor
 from .interceptors import status_for
 from .rewards import DUPLICATE, RewardEvent, RewardRecorder
 
+ACTOR_METADATA = "x-banditd-actor"
+
 
 def _event(pb: decisions_pb2.RewardEvent) -> RewardEvent:
-    return RewardEvent(pb.decision_id, pb.reward, pb.event_id)
+    return RewardEvent(
+        pb.decision_id,
+        pb.reward if pb.HasField("reward") else None,
+        pb.event_id,
+        pb.error if pb.HasField("error") else None,
+        pb.latency_ms if pb.HasField("latency_ms") else None,
+    )
+
+
+def _actor(context: grpc.ServicerContext) -> str:
+    """Who makes an admin change: the x-banditd-actor metadata banditctl sends, or "admin"."""
+    for key, value in context.invocation_metadata() or ():
+        if key == ACTOR_METADATA and isinstance(value, str):
+            return clean_actor(value)
+    return "admin"
 
 
 class DecisionsServicer(decisions_pb2_grpc.DecisionsServicer):  # type: ignore[misc]
@@ -32,16 +49,18 @@ class DecisionsServicer(decisions_pb2_grpc.DecisionsServicer):  # type: ignore[m
     ) -> decisions_pb2.DecideResponse:
         if request.unit_id or request.attributes:
             convert.check_unit_and_attributes([request.unit_id], dict(request.attributes))
-        snapshot, arm, token = self._engine.decide(request.experiment)
-        return convert.decide_response(snapshot, arm, token)
+        snapshot, arm, token, shadows = self._engine.decide(request.experiment, request.unit_id)
+        return convert.decide_response(snapshot, arm, token, shadows)
 
     def DecideBatch(
         self, request: decisions_pb2.DecideBatchRequest, context: grpc.ServicerContext
     ) -> decisions_pb2.DecideBatchResponse:
         count = convert.batch_size(request)
         convert.check_unit_and_attributes(list(request.unit_ids), dict(request.attributes))
-        snapshot, arms, tokens = self._engine.decide_many(request.experiment, count)
-        return convert.decide_batch_response(snapshot, arms.tolist(), tokens)
+        snapshot, arms, tokens, shadows = self._engine.decide_many(
+            request.experiment, count, list(request.unit_ids)
+        )
+        return convert.decide_batch_response(snapshot, arms.tolist(), tokens, shadows)
 
     def ReportReward(
         self, request: decisions_pb2.ReportRewardRequest, context: grpc.ServicerContext
@@ -76,7 +95,9 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):  # type: ignore[misc]
     def CreateExperiment(
         self, request: admin_pb2.CreateExperimentRequest, context: grpc.ServicerContext
     ) -> admin_pb2.Experiment:
-        created = self._admin.create_experiment(convert.experiment_from_create(request))
+        created = self._admin.create_experiment(
+            convert.experiment_from_create(request), _actor(context)
+        )
         return convert.experiment_to_pb(created)
 
     def GetExperiment(
@@ -94,42 +115,57 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):  # type: ignore[misc]
     def AddArm(
         self, request: admin_pb2.AddArmRequest, context: grpc.ServicerContext
     ) -> admin_pb2.Experiment:
+        spec = request.arm
         changed = self._admin.add_arm(
-            request.experiment, request.arm.name, request.arm.version, request.weight
+            request.experiment,
+            spec.name,
+            spec.version,
+            request.weight,
+            shadow=spec.shadow,
+            limits=convert.limits_from_pb(spec.limits) if spec.HasField("limits") else None,
+            actor=_actor(context),
         )
         return convert.experiment_to_pb(changed)
 
     def RetireArm(
         self, request: admin_pb2.ArmRef, context: grpc.ServicerContext
     ) -> admin_pb2.Experiment:
-        return convert.experiment_to_pb(self._admin.retire_arm(request.experiment, request.arm))
+        changed = self._admin.retire_arm(request.experiment, request.arm, _actor(context))
+        return convert.experiment_to_pb(changed)
 
     def PromoteArm(
         self, request: admin_pb2.ArmRef, context: grpc.ServicerContext
     ) -> admin_pb2.Experiment:
-        return convert.experiment_to_pb(self._admin.promote_arm(request.experiment, request.arm))
+        changed = self._admin.promote_arm(request.experiment, request.arm, _actor(context))
+        return convert.experiment_to_pb(changed)
 
     def SetDefaultArm(
         self, request: admin_pb2.ArmRef, context: grpc.ServicerContext
     ) -> admin_pb2.Experiment:
-        changed = self._admin.set_default_arm(request.experiment, request.arm)
+        changed = self._admin.set_default_arm(request.experiment, request.arm, _actor(context))
         return convert.experiment_to_pb(changed)
 
     def SetPolicy(
         self, request: admin_pb2.SetPolicyRequest, context: grpc.ServicerContext
     ) -> admin_pb2.Experiment:
-        changed = self._admin.set_policy(request.experiment, convert.policy_from_pb(request.policy))
+        changed = self._admin.set_policy(
+            request.experiment, convert.policy_from_pb(request.policy), _actor(context)
+        )
         return convert.experiment_to_pb(changed)
 
     def PauseExperiment(
         self, request: admin_pb2.ExperimentRef, context: grpc.ServicerContext
     ) -> admin_pb2.Experiment:
-        return convert.experiment_to_pb(self._admin.set_paused(request.experiment, True))
+        return convert.experiment_to_pb(
+            self._admin.set_paused(request.experiment, True, _actor(context))
+        )
 
     def ResumeExperiment(
         self, request: admin_pb2.ExperimentRef, context: grpc.ServicerContext
     ) -> admin_pb2.Experiment:
-        return convert.experiment_to_pb(self._admin.set_paused(request.experiment, False))
+        return convert.experiment_to_pb(
+            self._admin.set_paused(request.experiment, False, _actor(context))
+        )
 
     def GetStatus(
         self, request: admin_pb2.ExperimentRef, context: grpc.ServicerContext
@@ -150,3 +186,38 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):  # type: ignore[misc]
             request.reward_sum_squares,
         )
         return admin_pb2.ImportOutcomesResponse(duplicate=duplicate)
+
+    def SetArmLimits(
+        self, request: admin_pb2.SetArmLimitsRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.Experiment:
+        changed = self._admin.set_arm_limits(
+            request.experiment,
+            request.arm,
+            convert.limits_from_pb(request.limits),
+            _actor(context),
+        )
+        return convert.experiment_to_pb(changed)
+
+    def SwitchArm(
+        self, request: admin_pb2.ArmRef, context: grpc.ServicerContext
+    ) -> admin_pb2.Experiment:
+        changed = self._admin.switch_arm(request.experiment, request.arm, _actor(context))
+        return convert.experiment_to_pb(changed)
+
+    def ReadmitArm(
+        self, request: admin_pb2.ArmRef, context: grpc.ServicerContext
+    ) -> admin_pb2.Experiment:
+        changed = self._admin.readmit_arm(request.experiment, request.arm, _actor(context))
+        return convert.experiment_to_pb(changed)
+
+    def SetGuardrails(
+        self, request: admin_pb2.SetGuardrailsRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.Experiment:
+        guardrails = [convert.guardrail_from_pb(g, i) for i, g in enumerate(request.guardrails)]
+        changed = self._admin.set_guardrails(request.experiment, guardrails, _actor(context))
+        return convert.experiment_to_pb(changed)
+
+    def GetHistory(
+        self, request: admin_pb2.GetHistoryRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.History:
+        return convert.history_to_pb(self._admin.history(request.experiment, request.limit))

@@ -15,7 +15,9 @@ from numpy.typing import NDArray
 
 import policies
 
-from .domain import ArmState, Experiment, PolicyName, RewardType
+from . import guardrails
+from .domain import ArmState, Experiment, PolicyName, RewardType, Rollback
+from .guardrails import ArmObservations, Check
 from .store import RawStats, parse_stats
 
 FloatArray = NDArray[np.float64]
@@ -61,11 +63,32 @@ def trials_and_successes(experiment: Experiment, stats: ArmStats) -> tuple[Float
     return trials, successes
 
 
+def scaled_sum_squares(experiment: Experiment, stats: ArmStats) -> FloatArray:
+    """Sum of squares of the rewards scaled to [0, 1] (binary: each success squared is 1)."""
+    if experiment.reward_type is RewardType.BINARY:
+        return np.minimum(stats.sums, stats.pulls)
+    low, span = experiment.reward_min, experiment.reward_max - experiment.reward_min
+    raw = stats.sumsq - 2 * low * stats.sums + stats.rewards * low * low
+    return np.maximum(raw, 0.0) / (span * span)
+
+
 def make_policy(experiment: Experiment, share_draws: int) -> policies.Policy:
     params = dict(experiment.policy.params)
-    if experiment.policy.name is PolicyName.THOMPSON:
+    if experiment.policy.name in (PolicyName.THOMPSON, PolicyName.GAUSSIAN_THOMPSON):
         params["share_draws"] = share_draws
     return policies.make_policy(experiment.policy.name.value, **params)
+
+
+def share_bounds(experiment: Experiment, stats: ArmStats) -> tuple[FloatArray, FloatArray] | None:
+    """(floor, cap) per arm from the arms' limits, or None when no live arm has any."""
+    if all(arm.limits.empty for arm in experiment.live_arms):
+        return None
+    floor = np.zeros(len(experiment.arms))
+    cap = np.ones(len(experiment.arms))
+    for i, arm in enumerate(experiment.arms):
+        if arm.is_live:
+            floor[i], cap[i] = arm.limits.bounds(stats.rewards[i])
+    return floor, cap
 
 
 def build_allocation(
@@ -79,7 +102,16 @@ def build_allocation(
         [experiment.policy.weights.get(arm, 0.0) for arm in experiment.arm_names], dtype=np.float64
     )
     policy = make_policy(experiment, share_draws)
-    return policy.allocate(trials, successes, live_mask(experiment), weights)
+    live = live_mask(experiment)
+    if isinstance(policy, policies.GaussianThompson):
+        sum_squares = scaled_sum_squares(experiment, stats)
+        allocation = policy.allocate(trials, successes, live, weights, sum_squares)
+    else:
+        allocation = policy.allocate(trials, successes, live, weights)
+    bounds = share_bounds(experiment, stats)
+    if bounds is None:
+        return allocation
+    return policies.constrained_allocation(allocation, *bounds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +128,25 @@ class ArmStatus:
     interval_high: float
     traffic_share: float
     prob_best: float
+    observations: ArmObservations
+    floor: float
+    cap: float
+    rollback: Rollback | None
+    checks: tuple[Check, ...]
 
 
-def arm_statuses(experiment: Experiment, stats: ArmStats, draws: int) -> list[ArmStatus]:
-    """Per-arm status: means with 95% intervals, current traffic share, P(best) among live arms."""
+def arm_statuses(
+    experiment: Experiment,
+    stats: ArmStats,
+    observations: list[ArmObservations],
+    draws: int,
+) -> list[ArmStatus]:
+    """Per-arm status: means with 95% intervals, current traffic share, P(best) among live
+    arms, guardrail evidence and verdicts, and the bounds in force."""
     live = live_mask(experiment)
     shares = build_allocation(experiment, stats, draws).shares
+    bounds = share_bounds(experiment, stats)
+    checks = guardrails.judge(experiment, observations, draws)
     if experiment.reward_type is RewardType.BINARY:
         successes = np.minimum(stats.sums, stats.pulls)
         prior_a, prior_b = 1.0, 1.0
@@ -141,6 +186,11 @@ def arm_statuses(experiment: Experiment, stats: ArmStats, draws: int) -> list[Ar
             interval_high=float(high[i]),
             traffic_share=float(shares[i]),
             prob_best=float(prob_best[i]) if math.isfinite(prob_best[i]) else 0.0,
+            observations=observations[i],
+            floor=0.0 if bounds is None else float(bounds[0][i]),
+            cap=1.0 if bounds is None else float(bounds[1][i]),
+            rollback=arm.rollback,
+            checks=tuple(checks.get(arm.name, ())),
         )
         for i, arm in enumerate(experiment.arms)
     ]

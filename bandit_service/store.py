@@ -19,6 +19,8 @@ from redis.commands.core import Script
 
 from .domain import Experiment
 from .errors import AlreadyExistsError, ConflictError, StoreUnavailableError
+from .history import MAX_ENTRIES as MAX_HISTORY_ENTRIES
+from .history import HistoryEntry
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,15 @@ class Keys:
     def imports(self, experiment: str) -> str:
         return f"{self.prefix}:{{{experiment}}}:imports"
 
+    def observations(self, experiment: str) -> str:
+        return f"{self.prefix}:{{{experiment}}}:obs"
+
+    def observed(self, experiment: str, hour: int) -> str:
+        return f"{self.prefix}:{{{experiment}}}:observed:{hour}"
+
+    def history(self, experiment: str) -> str:
+        return f"{self.prefix}:{{{experiment}}}:history"
+
 
 @dataclass(frozen=True, slots=True)
 class PullFlush:
@@ -60,19 +71,26 @@ class PullFlush:
 
 @dataclass(frozen=True, slots=True)
 class RewardWrite:
-    """One reward to record. hour and nonce identify the decision it rewards."""
+    """One event to record. hour and nonce identify the decision it belongs to.
+
+    reward None: the event carries no reward; error None and latency_bucket None: no
+    guardrail outcome of that kind.
+    """
 
     hour: int
     nonce: bytes
     event_id: str
     arm: str
-    reward: float
+    reward: float | None
+    error: bool | None = None
+    latency_bucket: int | None = None
 
 
 # Result codes of StateStore.record_rewards, one per event.
 REWARD_RECORDED = 1
 REWARD_DUPLICATE = 2
 REWARD_CONFLICT = 3
+OBSERVATION_CONFLICT = 4
 
 RawStats = dict[bytes, bytes]
 
@@ -85,9 +103,11 @@ class StateStore(Protocol):
     """
 
     def decision_secret(self) -> bytes: ...
-    def create_experiment(self, experiment: Experiment) -> Experiment: ...
+    def create_experiment(self, experiment: Experiment, entry: HistoryEntry) -> Experiment: ...
     def get_experiment(self, name: str) -> Experiment | None: ...
-    def save_experiment(self, experiment: Experiment) -> Experiment: ...
+    def save_experiment(self, experiment: Experiment, entry: HistoryEntry) -> Experiment: ...
+    def read_history(self, name: str, limit: int) -> list[HistoryEntry]: ...
+    def read_observations(self, names: Sequence[str]) -> list[RawStats]: ...
     def list_experiment_names(self) -> list[str]: ...
     def read_epochs_and_stats(self, names: Sequence[str]) -> list[tuple[int, RawStats]]: ...
     def read_stats(self, name: str) -> RawStats: ...
@@ -160,15 +180,15 @@ class RedisStateStore:
         value: bytes = self._call("read the decision secret", self._redis.get, self.keys.secret)
         return value
 
-    def create_experiment(self, experiment: Experiment) -> Experiment:
+    def create_experiment(self, experiment: Experiment, entry: HistoryEntry) -> Experiment:
         # The index entry goes first: a crash in between leaves a name without a config,
         # which listing skips, rather than a config that nobody can list.
         self._call("index the experiment", self._redis.sadd, self.keys.experiments, experiment.name)
         created = self._call(
             "create the experiment",
             self._create,
-            [self.keys.config(experiment.name)],
-            [experiment.to_json()],
+            [self.keys.config(experiment.name), self.keys.history(experiment.name)],
+            [experiment.to_json(), entry.at_epoch(1).to_json()],
         )
         if not created:
             raise AlreadyExistsError(f"experiment '{experiment.name}' already exists")
@@ -182,14 +202,22 @@ class RedisStateStore:
             return None
         return Experiment.from_json(doc, epoch=int(epoch))
 
-    def save_experiment(self, experiment: Experiment) -> Experiment:
-        """Writes experiment if its epoch is still current; raises ConflictError if not."""
+    def save_experiment(self, experiment: Experiment, entry: HistoryEntry) -> Experiment:
+        """Writes experiment and its history entry if its epoch is still current.
+
+        Raises ConflictError if the epoch moved (another change came first).
+        """
         result = int(
             self._call(
                 "save the experiment",
                 self._save,
-                [self.keys.config(experiment.name)],
-                [experiment.epoch, experiment.to_json()],
+                [self.keys.config(experiment.name), self.keys.history(experiment.name)],
+                [
+                    experiment.epoch,
+                    experiment.to_json(),
+                    entry.at_epoch(experiment.epoch + 1).to_json(),
+                    MAX_HISTORY_ENTRIES,
+                ],
             )
         )
         if result <= 0:
@@ -198,6 +226,21 @@ class RedisStateStore:
                 "is no longer current); retry"
             )
         return Experiment.from_json(experiment.to_json(), epoch=result)
+
+    def read_history(self, name: str, limit: int) -> list[HistoryEntry]:
+        """The most recent `limit` history entries, oldest first."""
+        raw = self._call(
+            "read the history", self._redis.lrange, self.keys.history(name), -limit, -1
+        )
+        return [HistoryEntry.from_json(item) for item in raw]
+
+    def read_observations(self, names: Sequence[str]) -> list[RawStats]:
+        """One round trip: the guardrail observation counters of each experiment."""
+        pipe = self._redis.pipeline(transaction=False)
+        for name in names:
+            pipe.hgetall(self.keys.observations(name))
+        replies: list[RawStats] = self._call("read guardrail observations", pipe.execute)
+        return replies
 
     def list_experiment_names(self) -> list[str]:
         names = self._call("list experiments", self._redis.smembers, self.keys.experiments)
@@ -238,15 +281,25 @@ class RedisStateStore:
     def record_rewards(
         self, experiment: str, writes: Sequence[RewardWrite], track_squares: bool, ttl_s: int
     ) -> list[int]:
-        """Records rewards atomically; returns a REWARD_* code per write, in order."""
+        """Records events atomically; returns a REWARD_* code per write, in order."""
         hours = sorted({w.hour for w in writes})
         bucket_of = {hour: i + 1 for i, hour in enumerate(hours)}
-        keys = [self.keys.stats(experiment)] + [self.keys.rewarded(experiment, h) for h in hours]
+        keys = [self.keys.stats(experiment), self.keys.observations(experiment)]
+        for hour in hours:
+            keys += [self.keys.rewarded(experiment, hour), self.keys.observed(experiment, hour)]
         # A bucket must outlive the last decision it can hold by the reward window.
         args: list[Any] = [len(hours)] + [(h + 1) * 3600 + ttl_s + 60 for h in hours]
         args.append(1 if track_squares else 0)
         for w in writes:
-            args += [bucket_of[w.hour], w.nonce, w.event_id, w.arm, repr(w.reward)]
+            args += [
+                bucket_of[w.hour],
+                w.nonce,
+                w.event_id,
+                w.arm,
+                "" if w.reward is None else repr(w.reward),
+                "" if w.error is None else int(w.error),
+                "" if w.latency_bucket is None else w.latency_bucket,
+            ]
         codes: list[int] = self._call("record rewards", self._rewards, keys, args)
         return [int(c) for c in codes]
 

@@ -15,10 +15,15 @@ from policies.allocation import (
     choose_many,
     one_hot_allocation,
 )
+from policies.constraints import constrain_shares, constrained_allocation
 from policies.epsilon_greedy import EpsilonGreedy
 from policies.fixed import FixedWeights
+from policies.gaussian_thompson import GaussianThompson, gaussian_posteriors
+from policies.guardrails import prob_above, prob_above_many, prob_exceeds_by, prob_exceeds_by_many
+from policies.promotion import beta_best_and_loss, normal_best_and_loss
 from policies.registry import POLICIES, make_policy
 from policies.status import beta_credible_intervals, prob_best_binary, prob_best_normal
+from policies.sticky import arm_salts, choose_sticky, choose_sticky_many, unit_hash
 from policies.thompson import ThompsonSampling
 from policies.ucb import KLUCB, UCB1
 from policies.warmup import warm_up
@@ -42,16 +47,30 @@ __all__ = [
     "Allocation",
     "EpsilonGreedy",
     "FixedWeights",
+    "GaussianThompson",
     "Policy",
     "ThompsonSampling",
     "allocation_for_paused",
+    "arm_salts",
+    "beta_best_and_loss",
     "beta_credible_intervals",
     "choose",
     "choose_many",
+    "choose_sticky",
+    "choose_sticky_many",
+    "constrain_shares",
+    "constrained_allocation",
+    "gaussian_posteriors",
     "make_policy",
+    "normal_best_and_loss",
     "one_hot_allocation",
+    "prob_above",
+    "prob_above_many",
     "prob_best_binary",
     "prob_best_normal",
+    "prob_exceeds_by",
+    "prob_exceeds_by_many",
     "seed",
+    "unit_hash",
     "warm_up",
 ]

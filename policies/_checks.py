@@ -119,3 +119,112 @@ def arm_statistics(
         )
     np.clip(checked_successes, 0.0, checked_trials, out=checked_successes)
     return checked_trials, checked_successes, checked_live
+
+
+def fraction_array(name: str, values: ArrayLike, n_arms: int | None = None) -> NDArray[np.float64]:
+    """float_array whose entries are all within [0, 1] (shares, floors, caps)."""
+    array = float_array(name, values, n_arms)
+    bad = np.flatnonzero((array < 0.0) | (array > 1.0))
+    if bad.size:
+        raise ValueError(f"{name}[{bad[0]}] must be within [0, 1], got {array[bad[0]]}")
+    return array
+
+
+# Shares handed around the service are sums of float64 terms; anything further than this from 1
+# is a caller passing counts or weights, not rounding.
+SHARE_TOTAL_TOLERANCE = 1e-6
+
+
+def share_array(values: ArrayLike, live: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Checked shares: >= 0, 0 for arms not live, summing to 1 over live arms (if any is live)."""
+    shares = nonnegative_array("shares", values, live.shape[0])
+    stray = np.flatnonzero((shares > 0.0) & ~live)
+    if stray.size:
+        raise ValueError(
+            f"shares[{stray[0]}] is {shares[stray[0]]} but arm {stray[0]} is not live: "
+            "arms that are not live must have share 0"
+        )
+    total = float(shares.sum())
+    if live.any() and abs(total - 1.0) > SHARE_TOTAL_TOLERANCE:
+        raise ValueError(
+            f"shares must sum to 1 over live arms, got {total:g}: normalise them first"
+        )
+    return shares
+
+
+def share_bounds(
+    floor: ArrayLike, cap: ArrayLike, n_arms: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Checked per-arm floor and cap: both within [0, 1], cap >= floor for every arm."""
+    checked_floor = fraction_array("floor", floor, n_arms)
+    checked_cap = fraction_array("cap", cap, n_arms)
+    bad = np.flatnonzero(checked_cap < checked_floor)
+    if bad.size:
+        i = bad[0]
+        raise ValueError(
+            f"cap[{i}] is {checked_cap[i]} but floor[{i}] is {checked_floor[i]}: every cap must "
+            "be >= its floor (use floor 0 and cap 1 for an unconstrained arm)"
+        )
+    return checked_floor, checked_cap
+
+
+def nonempty_text(name: str, value: object) -> str:
+    """value if it is a non-empty str, else ValueError naming name."""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a str, got {type(value).__name__} {_shown(value)}")
+    if not value:
+        raise ValueError(f"{name} must not be empty")
+    return value
+
+
+def distinct_names(name: str, values: object) -> list[str]:
+    """values as a list of distinct non-empty str (arm names), else ValueError naming name."""
+    if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
+        raise ValueError(f"{name} must be a sequence of str, got {type(values).__name__}")
+    names = [nonempty_text(f"{name}[{i}]", value) for i, value in enumerate(values)]
+    seen: dict[str, int] = {}
+    for i, value in enumerate(names):
+        if value in seen:
+            raise ValueError(
+                f"{name}[{i}] repeats {value!r} (also {name}[{seen[value]}]): arm names must be "
+                "distinct, or the two arms would always draw the same random numbers"
+            )
+        seen[value] = i
+    return names
+
+
+def hash_array(name: str, values: ArrayLike, n: int | None = None) -> NDArray[np.uint64]:
+    """A uint64 copy of a 1-D array of 64-bit hashes (unsigned, or signed and >= 0)."""
+    array = np.asarray(values)
+    if array.ndim != 1 or array.dtype.kind not in "iu":
+        raise ValueError(
+            f"{name} must be a 1-D array of unsigned 64-bit integers, "
+            f"got shape {array.shape} dtype {array.dtype}"
+        )
+    if n is not None and array.shape[0] != n:
+        raise ValueError(f"{name} has length {array.shape[0]} but there are {n} arms")
+    if array.dtype.kind == "i":
+        bad = np.flatnonzero(array < 0)
+        if bad.size:
+            raise ValueError(f"{name}[{bad[0]}] must be >= 0, got {array[bad[0]]}")
+    return array.astype(np.uint64)
+
+
+def salt_table(salts: object, n_arms: int) -> NDArray[np.uint64]:
+    """salts itself when it is already a 1-D uint64 array of n_arms (the hot path: no copy)."""
+    if (
+        not isinstance(salts, np.ndarray)
+        or salts.ndim != 1
+        or salts.dtype != np.uint64
+        or salts.shape[0] != n_arms
+    ):
+        shown = (
+            f"shape {salts.shape} dtype {salts.dtype}"
+            if isinstance(salts, np.ndarray)
+            else type(salts).__name__
+        )
+        raise ValueError(
+            f"salts must be a 1-D uint64 array with one salt per arm ({n_arms}), got {shown}: "
+            "build it with arm_salts(arm_names)"
+        )
+    return salts

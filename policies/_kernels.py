@@ -350,3 +350,397 @@ def beta_intervals(
         samples.sort()
         low[i] = _sorted_quantile(samples, tail)
         high[i] = _sorted_quantile(samples, 1.0 - tail)
+
+
+# ---------------------------------------------------------------------------------------------
+# Share constraints (floors and caps)
+
+
+@njit(cache=True)
+def _clipped(value: float, low: float, high: float) -> float:
+    return min(max(value, low), high)
+
+
+@njit(cache=True)
+def _filled_total(
+    lam: float,
+    base: NDArray[np.float64],
+    member: NDArray[np.bool_],
+    floor: NDArray[np.float64],
+    cap: NDArray[np.float64],
+) -> float:
+    # Arms with base 0 sit at their floor whatever lam is; testing them first also keeps
+    # inf * 0 (a NaN) out of the sum when lam is an infinite breakpoint.
+    total = 0.0
+    for i in range(base.shape[0]):
+        if member[i]:
+            total += floor[i] if base[i] <= 0.0 else _clipped(lam * base[i], floor[i], cap[i])
+    return total
+
+
+@njit(cache=True)
+def _water_fill(
+    base: NDArray[np.float64],
+    member: NDArray[np.bool_],
+    floor: NDArray[np.float64],
+    cap: NDArray[np.float64],
+    target: float,
+    out: NDArray[np.float64],
+) -> None:
+    # Writes out[i] = clip(lam * base[i], floor[i], cap[i]) for member arms, lam chosen so that
+    # they sum to target. The total is piecewise linear and non-decreasing in lam with kinks at
+    # floor/base and cap/base, so a binary search over the sorted kinks finds the linear piece
+    # that reaches target and lam is then solved exactly on it (no bisection tolerance).
+    # The caller guarantees sum(floor) <= target <= the total at lam = inf.
+    n = base.shape[0]
+    kinks = np.empty(2 * n)
+    m = 0
+    for i in range(n):
+        if member[i] and base[i] > 0.0:
+            kinks[m] = floor[i] / base[i]
+            kinks[m + 1] = cap[i] / base[i]
+            m += 2
+    kinks = np.sort(kinks[:m])
+    lo_index = 0
+    hi_index = m
+    while lo_index < hi_index:  # first kink whose total reaches target
+        mid_index = (lo_index + hi_index) // 2
+        if _filled_total(kinks[mid_index], base, member, floor, cap) >= target:
+            hi_index = mid_index
+        else:
+            lo_index = mid_index + 1
+    if lo_index == m:
+        # Only rounding gets here (target is at most the total at the last kink): stop there.
+        lam = kinks[m - 1] if m > 0 else 0.0
+    else:
+        high = kinks[lo_index]
+        low = kinks[lo_index - 1] if lo_index > 0 else 0.0
+        middle = 0.5 * low + 0.5 * high
+        fixed = 0.0
+        slope = 0.0
+        for i in range(n):
+            if not member[i]:
+                continue
+            if base[i] <= 0.0 or middle * base[i] <= floor[i]:
+                fixed += floor[i]
+            elif middle * base[i] >= cap[i]:
+                fixed += cap[i]
+            else:
+                slope += base[i]
+        lam = (target - fixed) / slope if slope > 0.0 else high
+        lam = min(max(lam, low), high)
+    for i in range(n):
+        if member[i]:
+            out[i] = floor[i] if base[i] <= 0.0 else _clipped(lam * base[i], floor[i], cap[i])
+
+
+@njit(cache=True)
+def constrain_shares(
+    shares: NDArray[np.float64],
+    live: NDArray[np.bool_],
+    floor: NDArray[np.float64],
+    cap: NDArray[np.float64],
+    out: NDArray[np.float64],
+) -> None:
+    """Shares moved into [floor, cap] on live arms, summing to 1, as proportional as they can be.
+
+    out[i] = clip(lam * shares[i], floor[i], cap[i]) with lam solved exactly. If even lam = inf
+    falls short (the arms with room below their cap all have share 0), the rest goes to those
+    arms as clip(mu, floor[i], cap[i]) with one level mu: the limit of giving every zero-share
+    arm the same tiny share. Infeasible bounds: live floors summing above 1 are scaled down to
+    sum 1; live caps summing below 1 are scaled up to sum 1 (an even split if they are all 0).
+    Arms not live, and every arm when none is live, get 0.
+    """
+    n = shares.shape[0]
+    out[:] = 0.0
+    k = 0
+    floor_total = 0.0
+    cap_total = 0.0
+    for i in range(n):
+        if live[i]:
+            k += 1
+            floor_total += floor[i]
+            cap_total += cap[i]
+    if k == 0:
+        return
+    if floor_total > 1.0:
+        for i in range(n):
+            if live[i]:
+                out[i] = floor[i] / floor_total
+        return
+    if cap_total < 1.0:
+        for i in range(n):
+            if live[i]:
+                out[i] = cap[i] / cap_total if cap_total > 0.0 else 1.0 / k
+        return
+    reach = 0.0  # the total at lam = inf
+    capped_total = 0.0
+    zero_share = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        if not live[i]:
+            continue
+        if shares[i] > 0.0:
+            reach += cap[i]
+            capped_total += cap[i]
+        else:
+            reach += floor[i]
+            zero_share[i] = True
+    if reach >= 1.0:
+        _water_fill(shares, live, floor, cap, 1.0, out)
+        return
+    for i in range(n):
+        if live[i] and not zero_share[i]:
+            out[i] = cap[i]
+    _water_fill(np.ones(n), zero_share, floor, cap, 1.0 - capped_total, out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sticky assignment: weighted rendezvous hashing (an exponential race keyed by unit and arm)
+
+_SPLITMIX_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_SPLITMIX_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_SPLITMIX_M2 = np.uint64(0x94D049BB133111EB)
+_SHIFT_30 = np.uint64(30)
+_SHIFT_27 = np.uint64(27)
+_SHIFT_31 = np.uint64(31)
+_SHIFT_11 = np.uint64(11)
+_TWO_TO_MINUS_53 = 1.0 / 9007199254740992.0
+
+
+@njit(cache=True)
+def splitmix64(x: np.uint64) -> np.uint64:
+    """splitmix64 (Steele et al. 2014) of one state: every input bit flips about half the output."""
+    z = x + _SPLITMIX_GAMMA
+    z = (z ^ (z >> _SHIFT_30)) * _SPLITMIX_M1
+    z = (z ^ (z >> _SHIFT_27)) * _SPLITMIX_M2
+    return z ^ (z >> _SHIFT_31)
+
+
+@njit(cache=True)
+def unit_uniform(x: np.uint64) -> float:
+    """A float strictly inside (0, 1) from the top 53 bits of splitmix64(x), so log never sees 0."""
+    return (float(splitmix64(x) >> _SHIFT_11) + 0.5) * _TWO_TO_MINUS_53
+
+
+@njit(cache=True)
+def sticky_index(
+    shares: NDArray[np.float64], salts: NDArray[np.uint64], unit_hash: np.uint64
+) -> int:
+    """The arm a unit is assigned to: argmin over share > 0 of -log(u_i) / shares[i].
+
+    u_i = unit_uniform(unit_hash ^ salts[i]). Over random units each -log(u_i) / shares[i] is
+    an independent exponential with rate shares[i], so arm i wins with probability
+    shares[i] / sum(shares). Returns -1 when no share is positive.
+    """
+    best = -1
+    best_score = np.inf
+    for i in range(shares.shape[0]):
+        if shares[i] > 0.0:
+            score = -np.log(unit_uniform(unit_hash ^ salts[i])) / shares[i]
+            if best < 0 or score < best_score:
+                best = i
+                best_score = score
+    return best
+
+
+@njit(cache=True)
+def sticky_index_many(
+    shares: NDArray[np.float64],
+    salts: NDArray[np.uint64],
+    unit_hashes: NDArray[np.uint64],
+    out: NDArray[np.int64],
+) -> None:
+    """Fill out with sticky_index for each unit hash."""
+    for j in range(unit_hashes.shape[0]):
+        out[j] = sticky_index(shares, salts, unit_hashes[j])
+
+
+# ---------------------------------------------------------------------------------------------
+# Guardrails: Monte Carlo breach probabilities from Beta posteriors
+
+
+@njit(cache=True, nogil=True)
+def beta_prob_exceeds_by(
+    alpha_a: float, beta_a: float, alpha_c: float, beta_c: float, margin: float, n_draws: int
+) -> float:
+    """Monte Carlo P(theta_a - theta_c > margin), theta_a ~ Beta(alpha_a, beta_a), theta_c too."""
+    hits = 0
+    for _ in range(n_draws):
+        if np.random.beta(alpha_a, beta_a) - np.random.beta(alpha_c, beta_c) > margin:
+            hits += 1
+    return hits / max(n_draws, 1)
+
+
+@njit(cache=True, nogil=True)
+def beta_prob_above(alpha: float, beta: float, threshold: float, n_draws: int) -> float:
+    """Monte Carlo P(theta > threshold), theta ~ Beta(alpha, beta)."""
+    hits = 0
+    for _ in range(n_draws):
+        if np.random.beta(alpha, beta) > threshold:
+            hits += 1
+    return hits / max(n_draws, 1)
+
+
+@njit(cache=True, nogil=True)
+def beta_prob_exceeds_by_many(
+    alpha: NDArray[np.float64],
+    beta: NDArray[np.float64],
+    control_index: int,
+    margin: float,
+    live: NDArray[np.bool_],
+    n_draws: int,
+    out: NDArray[np.float64],
+) -> None:
+    """P(theta_i - theta_control > margin) per live arm; 0 for the control and arms not live.
+
+    One control draw per round is shared by every arm: each arm's probability is still the
+    pairwise one, and the control is drawn n_draws times instead of n_draws * arms.
+    """
+    n = alpha.shape[0]
+    hits = np.zeros(n)
+    for _ in range(n_draws):
+        control = np.random.beta(alpha[control_index], beta[control_index])
+        for i in range(n):
+            if live[i] and i != control_index:
+                if np.random.beta(alpha[i], beta[i]) - control > margin:
+                    hits[i] += 1.0
+    _win_fractions(hits, n_draws, out)
+
+
+@njit(cache=True, nogil=True)
+def beta_prob_above_many(
+    alpha: NDArray[np.float64],
+    beta: NDArray[np.float64],
+    threshold: float,
+    live: NDArray[np.bool_],
+    n_draws: int,
+    out: NDArray[np.float64],
+) -> None:
+    """P(theta_i > threshold) per live arm, theta_i ~ Beta(alpha_i, beta_i); 0 for arms not live."""
+    for i in range(alpha.shape[0]):
+        out[i] = beta_prob_above(alpha[i], beta[i], threshold, n_draws) if live[i] else 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Promotion readiness: P(best) and expected loss from one Monte Carlo pass
+
+
+@njit(cache=True)
+def _tally_best_and_loss(
+    draws: NDArray[np.float64],
+    live: NDArray[np.bool_],
+    wins: NDArray[np.float64],
+    loss: NDArray[np.float64],
+) -> None:
+    winner = _live_argmax(draws, live)
+    if winner < 0:
+        return
+    wins[winner] += 1.0
+    for i in range(draws.shape[0]):
+        if live[i]:
+            loss[i] += draws[winner] - draws[i]
+
+
+@njit(cache=True, nogil=True)
+def beta_best_and_loss(
+    alpha: NDArray[np.float64],
+    beta: NDArray[np.float64],
+    live: NDArray[np.bool_],
+    n_draws: int,
+    prob_best: NDArray[np.float64],
+    expected_loss: NDArray[np.float64],
+) -> None:
+    """Per live arm, P(largest Beta draw) and E[max_j theta_j - theta_i]; 0 for arms not live."""
+    n = alpha.shape[0]
+    wins = np.zeros(n)
+    loss = np.zeros(n)
+    draws = np.empty(n)
+    for _ in range(n_draws):
+        _beta_draws(alpha, beta, live, draws)
+        _tally_best_and_loss(draws, live, wins, loss)
+    _win_fractions(wins, n_draws, prob_best)
+    _win_fractions(loss, n_draws, expected_loss)
+
+
+@njit(cache=True, nogil=True)
+def normal_best_and_loss(
+    means: NDArray[np.float64],
+    sds: NDArray[np.float64],
+    live: NDArray[np.bool_],
+    n_draws: int,
+    prob_best: NDArray[np.float64],
+    expected_loss: NDArray[np.float64],
+) -> None:
+    """beta_best_and_loss with theta_i ~ Normal(means_i, sds_i)."""
+    n = means.shape[0]
+    wins = np.zeros(n)
+    loss = np.zeros(n)
+    draws = np.empty(n)
+    for _ in range(n_draws):
+        _normal_draws(means, sds, live, draws)
+        _tally_best_and_loss(draws, live, wins, loss)
+    _win_fractions(wins, n_draws, prob_best)
+    _win_fractions(loss, n_draws, expected_loss)
+
+
+# ---------------------------------------------------------------------------------------------
+# Gaussian Thompson sampling: Normal posteriors of each arm's mean reward (rewards in [0, 1])
+
+# A sample variance of 0 (all rewards equal so far) would make the posterior a point mass
+# and end exploration for good; 1e-4 is a reward sd of 1% of the declared range.
+_MIN_REWARD_VARIANCE = 1e-4
+# With fewer than two rewards there is no sample variance; 0.25 is the largest variance a
+# reward in [0, 1] can have, so the guess never overstates what is known.
+_UNKNOWN_REWARD_VARIANCE = 0.25
+
+
+@njit(cache=True)
+def reward_variances(
+    trials: NDArray[np.float64],
+    successes: NDArray[np.float64],
+    sum_squares: NDArray[np.float64],
+    out: NDArray[np.float64],
+) -> None:
+    """Sample variance of each arm's rewards (n - 1 denominator), floored at 1e-4; 0.25 if n < 2."""
+    for i in range(trials.shape[0]):
+        n = trials[i]
+        if n < 2.0:
+            out[i] = _UNKNOWN_REWARD_VARIANCE
+        else:
+            variance = (sum_squares[i] - successes[i] * successes[i] / n) / (n - 1.0)
+            out[i] = max(variance, _MIN_REWARD_VARIANCE)
+
+
+@njit(cache=True)
+def bernoulli_variances(
+    trials: NDArray[np.float64], successes: NDArray[np.float64], out: NDArray[np.float64]
+) -> None:
+    """m (1 - m) per arm, m the mean reward, floored at 1e-4; 0.25 if n < 2."""
+    for i in range(trials.shape[0]):
+        n = trials[i]
+        if n < 2.0:
+            out[i] = _UNKNOWN_REWARD_VARIANCE
+        else:
+            m = successes[i] / n
+            out[i] = max(m * (1.0 - m), _MIN_REWARD_VARIANCE)
+
+
+@njit(cache=True)
+def gaussian_posteriors(
+    trials: NDArray[np.float64],
+    successes: NDArray[np.float64],
+    variances: NDArray[np.float64],
+    prior_mean: float,
+    prior_sd: float,
+    means: NDArray[np.float64],
+    sds: NDArray[np.float64],
+) -> None:
+    """Normal posterior of each arm's mean: prior N(prior_mean, prior_sd^2), variances known.
+
+    precision = 1 / prior_sd^2 + n / s^2;  mean = (prior_mean / prior_sd^2 + sum / s^2) / precision
+    """
+    prior_precision = 1.0 / (prior_sd * prior_sd)
+    for i in range(trials.shape[0]):
+        precision = prior_precision + trials[i] / variances[i]
+        means[i] = (prior_mean * prior_precision + successes[i] / variances[i]) / precision
+        sds[i] = 1.0 / np.sqrt(precision)

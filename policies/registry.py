@@ -7,11 +7,15 @@ from types import MappingProxyType
 from policies.allocation import Policy
 from policies.epsilon_greedy import EpsilonGreedy
 from policies.fixed import FixedWeights
+from policies.gaussian_thompson import GaussianThompson
 from policies.thompson import ThompsonSampling
 from policies.ucb import KLUCB, UCB1
 
 POLICIES: Mapping[str, Callable[..., Policy]] = MappingProxyType(
-    {cls.name: cls for cls in (ThompsonSampling, UCB1, KLUCB, EpsilonGreedy, FixedWeights)}
+    {
+        cls.name: cls
+        for cls in (ThompsonSampling, UCB1, KLUCB, EpsilonGreedy, FixedWeights, GaussianThompson)
+    }
 )
 
 

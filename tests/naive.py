@@ -1,6 +1,7 @@
 """Slow, obviously correct twins of the policy kernels, written with loops and plain numpy."""
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -168,3 +169,154 @@ def normal_prob_first_beats_second(m1: float, s1: float, m2: float, s2: float) -
     """P(X1 > X2) for independent normals: Phi((m1 - m2) / sqrt(s1^2 + s2^2))."""
     z = (m1 - m2) / math.sqrt(s1**2 + s2**2)
     return 0.5 * (1 + math.erf(z / math.sqrt(2)))
+
+
+def _clipped_total(
+    lam: float,
+    shares: NDArray[np.float64],
+    members: list[int],
+    floor: NDArray[np.float64],
+    cap: NDArray[np.float64],
+) -> float:
+    return sum(
+        floor[i] if shares[i] == 0 else min(max(lam * shares[i], floor[i]), cap[i]) for i in members
+    )
+
+
+def _bisect_level(total: Callable[[float], float], high: float, target: float) -> float:
+    """The level where a non-decreasing total reaches target, by 200 halvings of [0, high]."""
+    low = 0.0
+    for _ in range(200):
+        middle = (low + high) / 2
+        if total(middle) >= target:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def constrain_shares(
+    shares: NDArray[np.float64],
+    live: NDArray[np.bool_],
+    floor: NDArray[np.float64],
+    cap: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Plain bisection on the common multiplier, then (if that falls short) on an even level."""
+    n = len(shares)
+    out = np.zeros(n)
+    members = [i for i in range(n) if live[i]]
+    if not members:
+        return out
+    floor_total = sum(floor[i] for i in members)
+    cap_total = sum(cap[i] for i in members)
+    if floor_total > 1:
+        for i in members:
+            out[i] = floor[i] / floor_total
+        return out
+    if cap_total < 1:
+        for i in members:
+            out[i] = cap[i] / cap_total if cap_total > 0 else 1 / len(members)
+        return out
+    positive = [i for i in members if shares[i] > 0]
+    zero = [i for i in members if shares[i] == 0]
+    if sum(cap[i] for i in positive) + sum(floor[i] for i in zero) >= 1:
+        high = max(cap[i] / shares[i] for i in positive)
+        lam = _bisect_level(lambda x: _clipped_total(x, shares, members, floor, cap), high, 1.0)
+        for i in members:
+            out[i] = floor[i] if shares[i] == 0 else min(max(lam * shares[i], floor[i]), cap[i])
+        return out
+    for i in positive:
+        out[i] = cap[i]
+    rest = 1 - sum(cap[i] for i in positive)
+    even = np.ones(n)
+    level = _bisect_level(lambda x: _clipped_total(x, even, zero, floor, cap), 1.0, rest)
+    for i in zero:
+        out[i] = min(max(level, floor[i]), cap[i])
+    return out
+
+
+UINT64_MASK = 2**64 - 1
+
+
+def splitmix64(x: int) -> int:
+    z = (x + 0x9E3779B97F4A7C15) & UINT64_MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & UINT64_MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & UINT64_MASK
+    return z ^ (z >> 31)
+
+
+def sticky_index(shares: NDArray[np.float64], salts: NDArray[np.uint64], unit_hash: int) -> int:
+    """Exponential race: smallest -log(u) / share, u from the top 53 bits of splitmix64."""
+    scores = {}
+    for i, share in enumerate(shares):
+        if share > 0:
+            u = ((splitmix64(unit_hash ^ int(salts[i])) >> 11) + 0.5) / 2**53
+            scores[i] = -math.log(u) / share
+    return min(scores, key=lambda i: scores[i]) if scores else -1
+
+
+def beta_prob_above(a: float, b: float, threshold: float) -> float:
+    return 1 - float(np.interp(threshold, GRID, beta_cdf(a, b)))
+
+
+def beta_prob_exceeds_by(
+    alpha_a: float, beta_a: float, alpha_c: float, beta_c: float, margin: float
+) -> float:
+    """P(A - C > margin) = integral over c of pdf_C(c) * (1 - cdf_A(c + margin))."""
+    cdf_a = np.interp(GRID + margin, GRID, beta_cdf(alpha_a, beta_a), left=0.0, right=1.0)
+    integrand = beta_pdf(alpha_c, beta_c) * (1 - cdf_a)
+    return float(cumulative_trapezoid(integrand, GRID)[-1])
+
+
+def beta_expected_loss(
+    alpha: NDArray[np.float64], beta: NDArray[np.float64], live: NDArray[np.bool_]
+) -> NDArray[np.float64]:
+    """E[max] - E[theta_i], with E[max] = integral over [0, 1] of 1 - prod of live CDFs."""
+    product = np.ones_like(GRID)
+    for i in range(len(alpha)):
+        if live[i]:
+            product = product * beta_cdf(alpha[i], beta[i])
+    expected_max = float(cumulative_trapezoid(1 - product, GRID)[-1])
+    return np.array(
+        [
+            expected_max - alpha[i] / (alpha[i] + beta[i]) if live[i] else 0.0
+            for i in range(len(alpha))
+        ]
+    )
+
+
+def normal_pdf(z: float) -> float:
+    return math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+
+
+def normal_cdf(z: float) -> float:
+    return 0.5 * (1 + math.erf(z / math.sqrt(2)))
+
+
+def normal_expected_positive_part(mean_y: float, sd_y: float, mean_x: float, sd_x: float) -> float:
+    """E[(Y - X)^+] = E[max(X, Y) - X] for independent normals: s phi(d/s) + d Phi(d/s)."""
+    d = mean_y - mean_x
+    s = math.sqrt(sd_x**2 + sd_y**2)
+    return s * normal_pdf(d / s) + d * normal_cdf(d / s)
+
+
+def normal_best_and_loss(
+    means: NDArray[np.float64], sds: NDArray[np.float64], points: int = 400_001
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """P(best) and E[max] - mean_i for independent normals (all live), by grid integration."""
+    low = float(min(means - 12 * sds))
+    high = float(max(means + 12 * sds))
+    t = np.linspace(low, high, points)
+    erf = np.vectorize(math.erf)
+    cdfs = [0.5 * (1 + erf((t - m) / (s * math.sqrt(2)))) for m, s in zip(means, sds, strict=True)]
+    pdfs = [
+        np.exp(-(((t - m) / s) ** 2) / 2) / (s * math.sqrt(2 * math.pi))
+        for m, s in zip(means, sds, strict=True)
+    ]
+    product = np.prod(cdfs, axis=0)
+    expected_max = low + float(cumulative_trapezoid(1 - product, t)[-1])
+    prob_best = np.empty(len(means))
+    for i in range(len(means)):
+        others = np.prod([cdfs[j] for j in range(len(means)) if j != i], axis=0)
+        prob_best[i] = cumulative_trapezoid(pdfs[i] * others, t)[-1]
+    return prob_best, expected_max - means

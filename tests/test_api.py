@@ -277,7 +277,7 @@ def test_arm_lifecycle_and_its_errors(stubs: Stubs) -> None:
     assert [a.name for a in added.arms] == ["a", "b", "c"] and added.epoch == 2
     retired = arm_call("RetireArm", "b")()
     assert retired.arms[1].state == admin_pb2.ARM_STATE_RETIRED
-    assert "only a live arm" in expect(
+    assert "only a live or shadow arm" in expect(
         grpc.StatusCode.FAILED_PRECONDITION, arm_call("PromoteArm", "b")
     )
     promoted = arm_call("PromoteArm", "c")()

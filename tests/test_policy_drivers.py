@@ -24,7 +24,7 @@ from policies import (
     make_policy,
 )
 
-POLICY_NAMES = ["thompson", "ucb1", "kl_ucb", "epsilon_greedy", "fixed"]
+POLICY_NAMES = ["thompson", "ucb1", "kl_ucb", "epsilon_greedy", "fixed", "gaussian_thompson"]
 
 # Arm 0 is retired although it is by far the best; arm 3 is live but untried.
 TRIALS = np.array([1000.0, 200.0, 180.0, 0.0, 150.0])
@@ -242,7 +242,8 @@ def test_warm_up_reports_seconds() -> None:
         (
             "softmax",
             {},
-            "unknown policy 'softmax' (policies: epsilon_greedy, fixed, kl_ucb, thompson, ucb1)",
+            "unknown policy 'softmax' (policies: epsilon_greedy, fixed, gaussian_thompson, "
+            "kl_ucb, thompson, ucb1)",
         ),
     ],
 )

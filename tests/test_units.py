@@ -14,6 +14,7 @@ import redis
 from bandit_service import errors
 from bandit_service.config import Settings
 from bandit_service.domain import PolicyConfig, PolicyName, RewardType, new_experiment
+from bandit_service.history import HistoryEntry
 from bandit_service.interceptors import STATUS_FOR_ERROR
 from bandit_service.store import PullFlush, RedisStateStore
 from bandit_service.tokens import DecisionSigner
@@ -112,15 +113,21 @@ def test_experiment_config_compare_and_set(redis_url: str, key_prefix: str) -> N
         reward_type=RewardType.BINARY,
         arms=[("a", "1")],
     )
-    created = store.create_experiment(experiment)
+    created = store.create_experiment(experiment, HistoryEntry(1, "ann", "create_experiment"))
     assert created.epoch == 1
-    saved = store.save_experiment(created)
+    saved = store.save_experiment(created, HistoryEntry(2, "bob", "pause"))
     assert saved.epoch == 2
     with pytest.raises(errors.ConflictError):
-        store.save_experiment(created)  # still at epoch 1
+        store.save_experiment(created, HistoryEntry(3, "cy", "resume"))  # still at epoch 1
     with pytest.raises(errors.AlreadyExistsError):
-        store.create_experiment(experiment)
+        store.create_experiment(experiment, HistoryEntry(4, "dee", "create_experiment"))
     assert store.get_experiment("cas") == saved
+    # Only the changes that landed are in the history, each with the epoch it produced.
+    assert store.read_history("cas", 10) == [
+        HistoryEntry(1, "ann", "create_experiment", epoch=1),
+        HistoryEntry(2, "bob", "pause", epoch=2),
+    ]
+    assert store.read_history("cas", 1) == [HistoryEntry(2, "bob", "pause", epoch=2)]
     store.close()
 
 

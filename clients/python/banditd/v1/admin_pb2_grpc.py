@@ -94,6 +94,31 @@ class AdminStub:
                 request_serializer=banditd_dot_v1_dot_admin__pb2.ImportOutcomesRequest.SerializeToString,
                 response_deserializer=banditd_dot_v1_dot_admin__pb2.ImportOutcomesResponse.FromString,
                 _registered_method=True)
+        self.SetArmLimits = channel.unary_unary(
+                '/banditd.v1.Admin/SetArmLimits',
+                request_serializer=banditd_dot_v1_dot_admin__pb2.SetArmLimitsRequest.SerializeToString,
+                response_deserializer=banditd_dot_v1_dot_admin__pb2.Experiment.FromString,
+                _registered_method=True)
+        self.SwitchArm = channel.unary_unary(
+                '/banditd.v1.Admin/SwitchArm',
+                request_serializer=banditd_dot_v1_dot_admin__pb2.ArmRef.SerializeToString,
+                response_deserializer=banditd_dot_v1_dot_admin__pb2.Experiment.FromString,
+                _registered_method=True)
+        self.ReadmitArm = channel.unary_unary(
+                '/banditd.v1.Admin/ReadmitArm',
+                request_serializer=banditd_dot_v1_dot_admin__pb2.ArmRef.SerializeToString,
+                response_deserializer=banditd_dot_v1_dot_admin__pb2.Experiment.FromString,
+                _registered_method=True)
+        self.SetGuardrails = channel.unary_unary(
+                '/banditd.v1.Admin/SetGuardrails',
+                request_serializer=banditd_dot_v1_dot_admin__pb2.SetGuardrailsRequest.SerializeToString,
+                response_deserializer=banditd_dot_v1_dot_admin__pb2.Experiment.FromString,
+                _registered_method=True)
+        self.GetHistory = channel.unary_unary(
+                '/banditd.v1.Admin/GetHistory',
+                request_serializer=banditd_dot_v1_dot_admin__pb2.GetHistoryRequest.SerializeToString,
+                response_deserializer=banditd_dot_v1_dot_admin__pb2.History.FromString,
+                _registered_method=True)
 
 
 class AdminServicer:
@@ -182,6 +207,43 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetArmLimits(self, request, context):
+        """Sets (or clears) an arm's traffic cap, floor and ramp schedule.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SwitchArm(self, request, context):
+        """Blue-green: in one atomic change, all traffic goes to this arm (the policy
+        becomes fixed weights 1 for it, 0 for the others). Switch back the same way.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReadmitArm(self, request, context):
+        """Re-admits an arm that was rolled back: it is live again, its rollback
+        record moves to the history.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetGuardrails(self, request, context):
+        """Replaces the experiment's guardrails.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetHistory(self, request, context):
+        """Every admin change and automatic action, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -244,6 +306,31 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.ImportOutcomes,
                     request_deserializer=banditd_dot_v1_dot_admin__pb2.ImportOutcomesRequest.FromString,
                     response_serializer=banditd_dot_v1_dot_admin__pb2.ImportOutcomesResponse.SerializeToString,
+            ),
+            'SetArmLimits': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetArmLimits,
+                    request_deserializer=banditd_dot_v1_dot_admin__pb2.SetArmLimitsRequest.FromString,
+                    response_serializer=banditd_dot_v1_dot_admin__pb2.Experiment.SerializeToString,
+            ),
+            'SwitchArm': grpc.unary_unary_rpc_method_handler(
+                    servicer.SwitchArm,
+                    request_deserializer=banditd_dot_v1_dot_admin__pb2.ArmRef.FromString,
+                    response_serializer=banditd_dot_v1_dot_admin__pb2.Experiment.SerializeToString,
+            ),
+            'ReadmitArm': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReadmitArm,
+                    request_deserializer=banditd_dot_v1_dot_admin__pb2.ArmRef.FromString,
+                    response_serializer=banditd_dot_v1_dot_admin__pb2.Experiment.SerializeToString,
+            ),
+            'SetGuardrails': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetGuardrails,
+                    request_deserializer=banditd_dot_v1_dot_admin__pb2.SetGuardrailsRequest.FromString,
+                    response_serializer=banditd_dot_v1_dot_admin__pb2.Experiment.SerializeToString,
+            ),
+            'GetHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHistory,
+                    request_deserializer=banditd_dot_v1_dot_admin__pb2.GetHistoryRequest.FromString,
+                    response_serializer=banditd_dot_v1_dot_admin__pb2.History.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -570,6 +657,141 @@ class Admin:
             '/banditd.v1.Admin/ImportOutcomes',
             banditd_dot_v1_dot_admin__pb2.ImportOutcomesRequest.SerializeToString,
             banditd_dot_v1_dot_admin__pb2.ImportOutcomesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetArmLimits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/banditd.v1.Admin/SetArmLimits',
+            banditd_dot_v1_dot_admin__pb2.SetArmLimitsRequest.SerializeToString,
+            banditd_dot_v1_dot_admin__pb2.Experiment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SwitchArm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/banditd.v1.Admin/SwitchArm',
+            banditd_dot_v1_dot_admin__pb2.ArmRef.SerializeToString,
+            banditd_dot_v1_dot_admin__pb2.Experiment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadmitArm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/banditd.v1.Admin/ReadmitArm',
+            banditd_dot_v1_dot_admin__pb2.ArmRef.SerializeToString,
+            banditd_dot_v1_dot_admin__pb2.Experiment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetGuardrails(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/banditd.v1.Admin/SetGuardrails',
+            banditd_dot_v1_dot_admin__pb2.SetGuardrailsRequest.SerializeToString,
+            banditd_dot_v1_dot_admin__pb2.Experiment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/banditd.v1.Admin/GetHistory',
+            banditd_dot_v1_dot_admin__pb2.GetHistoryRequest.SerializeToString,
+            banditd_dot_v1_dot_admin__pb2.History.FromString,
             options,
             channel_credentials,
             insecure,

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x62\x61nditd/v1/common.proto\x12\nbanditd.v1*\x86\x01\n\x06Policy\x12\x16\n\x12POLICY_UNSPECIFIED\x10\x00\x12\x13\n\x0fPOLICY_THOMPSON\x10\x01\x12\x0f\n\x0bPOLICY_UCB1\x10\x02\x12\x11\n\rPOLICY_KL_UCB\x10\x03\x12\x19\n\x15POLICY_EPSILON_GREEDY\x10\x04\x12\x10\n\x0cPOLICY_FIXED\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x62\x61nditd/v1/common.proto\x12\nbanditd.v1*\xa4\x01\n\x06Policy\x12\x16\n\x12POLICY_UNSPECIFIED\x10\x00\x12\x13\n\x0fPOLICY_THOMPSON\x10\x01\x12\x0f\n\x0bPOLICY_UCB1\x10\x02\x12\x11\n\rPOLICY_KL_UCB\x10\x03\x12\x19\n\x15POLICY_EPSILON_GREEDY\x10\x04\x12\x10\n\x0cPOLICY_FIXED\x10\x05\x12\x1c\n\x18POLICY_GAUSSIAN_THOMPSON\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,5 +32,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'banditd.v1.common_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_POLICY']._serialized_start=40
-  _globals['_POLICY']._serialized_end=174
+  _globals['_POLICY']._serialized_end=204
 # @@protoc_insertion_point(module_scope)

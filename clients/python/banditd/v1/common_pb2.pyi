@@ -12,9 +12,11 @@ class Policy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     POLICY_KL_UCB: _ClassVar[Policy]
     POLICY_EPSILON_GREEDY: _ClassVar[Policy]
     POLICY_FIXED: _ClassVar[Policy]
+    POLICY_GAUSSIAN_THOMPSON: _ClassVar[Policy]
 POLICY_UNSPECIFIED: Policy
 POLICY_THOMPSON: Policy
 POLICY_UCB1: Policy
 POLICY_KL_UCB: Policy
 POLICY_EPSILON_GREEDY: Policy
 POLICY_FIXED: Policy
+POLICY_GAUSSIAN_THOMPSON: Policy

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from banditd.v1 import common_pb2 as banditd_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x62\x61nditd/v1/decisions.proto\x12\nbanditd.v1\x1a\x17\x62\x61nditd/v1/common.proto\"\xa6\x01\n\rDecideRequest\x12\x12\n\nexperiment\x18\x01 \x01(\t\x12\x0f\n\x07unit_id\x18\x02 \x01(\t\x12=\n\nattributes\x18\x03 \x03(\x0b\x32).banditd.v1.DecideRequest.AttributesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xc8\x01\n\x0e\x44\x65\x63ideResponse\x12\x0b\n\x03\x61rm\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x03 \x01(\t\x12\x12\n\npropensity\x18\x04 \x01(\x01\x12\"\n\x06policy\x18\x05 \x01(\x0e\x32\x12.banditd.v1.Policy\x12\x0e\n\x06paused\x18\x06 \x01(\x08\x12\r\n\x05\x65poch\x18\x07 \x01(\x04\x12\x13\n\x0b\x64\x65\x66\x61ult_arm\x18\x08 \x01(\t\x12\x17\n\x0f\x64\x65\x66\x61ult_version\x18\t \x01(\t\"\xc0\x01\n\x12\x44\x65\x63ideBatchRequest\x12\x12\n\nexperiment\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\r\x12\x10\n\x08unit_ids\x18\x03 \x03(\t\x12\x42\n\nattributes\x18\x04 \x03(\x0b\x32..banditd.v1.DecideBatchRequest.AttributesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"=\n\x08\x42\x61tchArm\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x12\n\npropensity\x18\x03 \x01(\x01\"\xa3\x01\n\x13\x44\x65\x63ideBatchResponse\x12\"\n\x04\x61rms\x18\x01 \x03(\x0b\x32\x14.banditd.v1.BatchArm\x12\x0f\n\x07\x63hoices\x18\x02 \x03(\r\x12\x14\n\x0c\x64\x65\x63ision_ids\x18\x03 \x03(\t\x12\"\n\x06policy\x18\x04 \x01(\x0e\x32\x12.banditd.v1.Policy\x12\x0e\n\x06paused\x18\x05 \x01(\x08\x12\r\n\x05\x65poch\x18\x06 \x01(\x04\"D\n\x0bRewardEvent\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x0e\n\x06reward\x18\x02 \x01(\x01\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\"=\n\x13ReportRewardRequest\x12&\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x17.banditd.v1.RewardEvent\")\n\x14ReportRewardResponse\x12\x11\n\tduplicate\x18\x01 \x01(\x08\"H\n\x0bRewardBatch\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\x04\x12\'\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x17.banditd.v1.RewardEvent\"?\n\x0fRewardRejection\x12\r\n\x05index\x18\x01 \x01(\r\x12\x0c\n\x04\x63ode\x18\x02 \x01(\r\x12\x0f\n\x07message\x18\x03 \x01(\t\"r\n\tRewardAck\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\x04\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\r\x12\x12\n\nduplicates\x18\x03 \x01(\r\x12-\n\x08rejected\x18\x04 \x03(\x0b\x32\x1b.banditd.v1.RewardRejection2\xb4\x02\n\tDecisions\x12?\n\x06\x44\x65\x63ide\x12\x19.banditd.v1.DecideRequest\x1a\x1a.banditd.v1.DecideResponse\x12N\n\x0b\x44\x65\x63ideBatch\x12\x1e.banditd.v1.DecideBatchRequest\x1a\x1f.banditd.v1.DecideBatchResponse\x12Q\n\x0cReportReward\x12\x1f.banditd.v1.ReportRewardRequest\x1a .banditd.v1.ReportRewardResponse\x12\x43\n\rReportRewards\x12\x17.banditd.v1.RewardBatch\x1a\x15.banditd.v1.RewardAck(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x62\x61nditd/v1/decisions.proto\x12\nbanditd.v1\x1a\x17\x62\x61nditd/v1/common.proto\"\xa6\x01\n\rDecideRequest\x12\x12\n\nexperiment\x18\x01 \x01(\t\x12\x0f\n\x07unit_id\x18\x02 \x01(\t\x12=\n\nattributes\x18\x03 \x03(\x0b\x32).banditd.v1.DecideRequest.AttributesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xf5\x01\n\x0e\x44\x65\x63ideResponse\x12\x0b\n\x03\x61rm\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x03 \x01(\t\x12\x12\n\npropensity\x18\x04 \x01(\x01\x12\"\n\x06policy\x18\x05 \x01(\x0e\x32\x12.banditd.v1.Policy\x12\x0e\n\x06paused\x18\x06 \x01(\x08\x12\r\n\x05\x65poch\x18\x07 \x01(\x04\x12\x13\n\x0b\x64\x65\x66\x61ult_arm\x18\x08 \x01(\t\x12\x17\n\x0f\x64\x65\x66\x61ult_version\x18\t \x01(\t\x12+\n\x07shadows\x18\n \x03(\x0b\x32\x1a.banditd.v1.ShadowDecision\"C\n\x0eShadowDecision\x12\x0b\n\x03\x61rm\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x03 \x01(\t\"\xc0\x01\n\x12\x44\x65\x63ideBatchRequest\x12\x12\n\nexperiment\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\r\x12\x10\n\x08unit_ids\x18\x03 \x03(\t\x12\x42\n\nattributes\x18\x04 \x03(\x0b\x32..banditd.v1.DecideBatchRequest.AttributesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"=\n\x08\x42\x61tchArm\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x12\n\npropensity\x18\x03 \x01(\x01\"\xeb\x01\n\x13\x44\x65\x63ideBatchResponse\x12\"\n\x04\x61rms\x18\x01 \x03(\x0b\x32\x14.banditd.v1.BatchArm\x12\x0f\n\x07\x63hoices\x18\x02 \x03(\r\x12\x14\n\x0c\x64\x65\x63ision_ids\x18\x03 \x03(\t\x12\"\n\x06policy\x18\x04 \x01(\x0e\x32\x12.banditd.v1.Policy\x12\x0e\n\x06paused\x18\x05 \x01(\x08\x12\r\n\x05\x65poch\x18\x06 \x01(\x04\x12)\n\x0bshadow_arms\x18\x07 \x03(\x0b\x32\x14.banditd.v1.BatchArm\x12\x1b\n\x13shadow_decision_ids\x18\x08 \x03(\t\"\x9a\x01\n\x0bRewardEvent\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x13\n\x06reward\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\x12\x12\n\x05\x65rror\x18\x04 \x01(\x08H\x01\x88\x01\x01\x12\x17\n\nlatency_ms\x18\x05 \x01(\x01H\x02\x88\x01\x01\x42\t\n\x07_rewardB\x08\n\x06_errorB\r\n\x0b_latency_ms\"=\n\x13ReportRewardRequest\x12&\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x17.banditd.v1.RewardEvent\")\n\x14ReportRewardResponse\x12\x11\n\tduplicate\x18\x01 \x01(\x08\"H\n\x0bRewardBatch\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\x04\x12\'\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x17.banditd.v1.RewardEvent\"?\n\x0fRewardRejection\x12\r\n\x05index\x18\x01 \x01(\r\x12\x0c\n\x04\x63ode\x18\x02 \x01(\r\x12\x0f\n\x07message\x18\x03 \x01(\t\"r\n\tRewardAck\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\x04\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\r\x12\x12\n\nduplicates\x18\x03 \x01(\r\x12-\n\x08rejected\x18\x04 \x03(\x0b\x32\x1b.banditd.v1.RewardRejection2\xb4\x02\n\tDecisions\x12?\n\x06\x44\x65\x63ide\x12\x19.banditd.v1.DecideRequest\x1a\x1a.banditd.v1.DecideResponse\x12N\n\x0b\x44\x65\x63ideBatch\x12\x1e.banditd.v1.DecideBatchRequest\x1a\x1f.banditd.v1.DecideBatchResponse\x12Q\n\x0cReportReward\x12\x1f.banditd.v1.ReportRewardRequest\x1a .banditd.v1.ReportRewardResponse\x12\x43\n\rReportRewards\x12\x17.banditd.v1.RewardBatch\x1a\x15.banditd.v1.RewardAck(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,27 +41,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DECIDEREQUEST_ATTRIBUTESENTRY']._serialized_start=185
   _globals['_DECIDEREQUEST_ATTRIBUTESENTRY']._serialized_end=234
   _globals['_DECIDERESPONSE']._serialized_start=237
-  _globals['_DECIDERESPONSE']._serialized_end=437
-  _globals['_DECIDEBATCHREQUEST']._serialized_start=440
-  _globals['_DECIDEBATCHREQUEST']._serialized_end=632
+  _globals['_DECIDERESPONSE']._serialized_end=482
+  _globals['_SHADOWDECISION']._serialized_start=484
+  _globals['_SHADOWDECISION']._serialized_end=551
+  _globals['_DECIDEBATCHREQUEST']._serialized_start=554
+  _globals['_DECIDEBATCHREQUEST']._serialized_end=746
   _globals['_DECIDEBATCHREQUEST_ATTRIBUTESENTRY']._serialized_start=185
   _globals['_DECIDEBATCHREQUEST_ATTRIBUTESENTRY']._serialized_end=234
-  _globals['_BATCHARM']._serialized_start=634
-  _globals['_BATCHARM']._serialized_end=695
-  _globals['_DECIDEBATCHRESPONSE']._serialized_start=698
-  _globals['_DECIDEBATCHRESPONSE']._serialized_end=861
-  _globals['_REWARDEVENT']._serialized_start=863
-  _globals['_REWARDEVENT']._serialized_end=931
-  _globals['_REPORTREWARDREQUEST']._serialized_start=933
-  _globals['_REPORTREWARDREQUEST']._serialized_end=994
-  _globals['_REPORTREWARDRESPONSE']._serialized_start=996
-  _globals['_REPORTREWARDRESPONSE']._serialized_end=1037
-  _globals['_REWARDBATCH']._serialized_start=1039
-  _globals['_REWARDBATCH']._serialized_end=1111
-  _globals['_REWARDREJECTION']._serialized_start=1113
-  _globals['_REWARDREJECTION']._serialized_end=1176
-  _globals['_REWARDACK']._serialized_start=1178
-  _globals['_REWARDACK']._serialized_end=1292
-  _globals['_DECISIONS']._serialized_start=1295
-  _globals['_DECISIONS']._serialized_end=1603
+  _globals['_BATCHARM']._serialized_start=748
+  _globals['_BATCHARM']._serialized_end=809
+  _globals['_DECIDEBATCHRESPONSE']._serialized_start=812
+  _globals['_DECIDEBATCHRESPONSE']._serialized_end=1047
+  _globals['_REWARDEVENT']._serialized_start=1050
+  _globals['_REWARDEVENT']._serialized_end=1204
+  _globals['_REPORTREWARDREQUEST']._serialized_start=1206
+  _globals['_REPORTREWARDREQUEST']._serialized_end=1267
+  _globals['_REPORTREWARDRESPONSE']._serialized_start=1269
+  _globals['_REPORTREWARDRESPONSE']._serialized_end=1310
+  _globals['_REWARDBATCH']._serialized_start=1312
+  _globals['_REWARDBATCH']._serialized_end=1384
+  _globals['_REWARDREJECTION']._serialized_start=1386
+  _globals['_REWARDREJECTION']._serialized_end=1449
+  _globals['_REWARDACK']._serialized_start=1451
+  _globals['_REWARDACK']._serialized_end=1565
+  _globals['_DECISIONS']._serialized_start=1568
+  _globals['_DECISIONS']._serialized_end=1876
 # @@protoc_insertion_point(module_scope)

@@ -25,7 +25,7 @@ class DecideRequest(_message.Message):
     def __init__(self, experiment: _Optional[str] = ..., unit_id: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class DecideResponse(_message.Message):
-    __slots__ = ("arm", "version", "decision_id", "propensity", "policy", "paused", "epoch", "default_arm", "default_version")
+    __slots__ = ("arm", "version", "decision_id", "propensity", "policy", "paused", "epoch", "default_arm", "default_version", "shadows")
     ARM_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     DECISION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -35,6 +35,7 @@ class DecideResponse(_message.Message):
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_ARM_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SHADOWS_FIELD_NUMBER: _ClassVar[int]
     arm: str
     version: str
     decision_id: str
@@ -44,7 +45,18 @@ class DecideResponse(_message.Message):
     epoch: int
     default_arm: str
     default_version: str
-    def __init__(self, arm: _Optional[str] = ..., version: _Optional[str] = ..., decision_id: _Optional[str] = ..., propensity: _Optional[float] = ..., policy: _Optional[_Union[_common_pb2.Policy, str]] = ..., paused: _Optional[bool] = ..., epoch: _Optional[int] = ..., default_arm: _Optional[str] = ..., default_version: _Optional[str] = ...) -> None: ...
+    shadows: _containers.RepeatedCompositeFieldContainer[ShadowDecision]
+    def __init__(self, arm: _Optional[str] = ..., version: _Optional[str] = ..., decision_id: _Optional[str] = ..., propensity: _Optional[float] = ..., policy: _Optional[_Union[_common_pb2.Policy, str]] = ..., paused: _Optional[bool] = ..., epoch: _Optional[int] = ..., default_arm: _Optional[str] = ..., default_version: _Optional[str] = ..., shadows: _Optional[_Iterable[_Union[ShadowDecision, _Mapping]]] = ...) -> None: ...
+
+class ShadowDecision(_message.Message):
+    __slots__ = ("arm", "version", "decision_id")
+    ARM_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    arm: str
+    version: str
+    decision_id: str
+    def __init__(self, arm: _Optional[str] = ..., version: _Optional[str] = ..., decision_id: _Optional[str] = ...) -> None: ...
 
 class DecideBatchRequest(_message.Message):
     __slots__ = ("experiment", "count", "unit_ids", "attributes")
@@ -76,30 +88,38 @@ class BatchArm(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., propensity: _Optional[float] = ...) -> None: ...
 
 class DecideBatchResponse(_message.Message):
-    __slots__ = ("arms", "choices", "decision_ids", "policy", "paused", "epoch")
+    __slots__ = ("arms", "choices", "decision_ids", "policy", "paused", "epoch", "shadow_arms", "shadow_decision_ids")
     ARMS_FIELD_NUMBER: _ClassVar[int]
     CHOICES_FIELD_NUMBER: _ClassVar[int]
     DECISION_IDS_FIELD_NUMBER: _ClassVar[int]
     POLICY_FIELD_NUMBER: _ClassVar[int]
     PAUSED_FIELD_NUMBER: _ClassVar[int]
     EPOCH_FIELD_NUMBER: _ClassVar[int]
+    SHADOW_ARMS_FIELD_NUMBER: _ClassVar[int]
+    SHADOW_DECISION_IDS_FIELD_NUMBER: _ClassVar[int]
     arms: _containers.RepeatedCompositeFieldContainer[BatchArm]
     choices: _containers.RepeatedScalarFieldContainer[int]
     decision_ids: _containers.RepeatedScalarFieldContainer[str]
     policy: _common_pb2.Policy
     paused: bool
     epoch: int
-    def __init__(self, arms: _Optional[_Iterable[_Union[BatchArm, _Mapping]]] = ..., choices: _Optional[_Iterable[int]] = ..., decision_ids: _Optional[_Iterable[str]] = ..., policy: _Optional[_Union[_common_pb2.Policy, str]] = ..., paused: _Optional[bool] = ..., epoch: _Optional[int] = ...) -> None: ...
+    shadow_arms: _containers.RepeatedCompositeFieldContainer[BatchArm]
+    shadow_decision_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, arms: _Optional[_Iterable[_Union[BatchArm, _Mapping]]] = ..., choices: _Optional[_Iterable[int]] = ..., decision_ids: _Optional[_Iterable[str]] = ..., policy: _Optional[_Union[_common_pb2.Policy, str]] = ..., paused: _Optional[bool] = ..., epoch: _Optional[int] = ..., shadow_arms: _Optional[_Iterable[_Union[BatchArm, _Mapping]]] = ..., shadow_decision_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RewardEvent(_message.Message):
-    __slots__ = ("decision_id", "reward", "event_id")
+    __slots__ = ("decision_id", "reward", "event_id", "error", "latency_ms")
     DECISION_ID_FIELD_NUMBER: _ClassVar[int]
     REWARD_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     decision_id: str
     reward: float
     event_id: str
-    def __init__(self, decision_id: _Optional[str] = ..., reward: _Optional[float] = ..., event_id: _Optional[str] = ...) -> None: ...
+    error: bool
+    latency_ms: float
+    def __init__(self, decision_id: _Optional[str] = ..., reward: _Optional[float] = ..., event_id: _Optional[str] = ..., error: _Optional[bool] = ..., latency_ms: _Optional[float] = ...) -> None: ...
 
 class ReportRewardRequest(_message.Message):
     __slots__ = ("event",)
