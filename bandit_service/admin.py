@@ -17,7 +17,7 @@ from .errors import ConflictError, ExperimentNotFoundError, InvalidArgumentError
 from .guardrails import parse_observations
 from .history import MAX_ENTRIES as MAX_HISTORY_ENTRIES
 from .history import HistoryEntry
-from .stats import ArmStats, ArmStatus, arm_statuses
+from .stats import ArmStats, ArmStatus, Readiness, arm_statuses
 from .store import StateStore
 
 logger = logging.getLogger(__name__)
@@ -214,6 +214,47 @@ class AdminService:
             actor=actor,
         )
 
+    def set_promotion(
+        self, name: str, rule: domain.PromotionRule, actor: str = "admin"
+    ) -> Experiment:
+        checked = domain.validate_promotion(rule)
+        detail = (
+            f"P(best) >= {checked.prob_best:g}, expected loss <= {checked.max_expected_loss:g}, "
+            f"{checked.min_samples} samples" + (", auto-promote" if checked.auto_promote else "")
+        )
+        return self.change(
+            name,
+            "set_promotion_rule",
+            lambda e: domain.set_promotion(e, rule),
+            detail=detail,
+            actor=actor,
+        )
+
+    def set_timing(
+        self, name: str, timing: domain.RewardTiming, actor: str = "admin"
+    ) -> Experiment:
+        default = "" if timing.default_reward is None else f", default {timing.default_reward:g}"
+        detail = f"wait {timing.reward_wait_s:g} s{default}, window {timing.window_s:g} s"
+        return self.change(
+            name,
+            "set_reward_timing",
+            lambda e: domain.set_timing(e, timing),
+            detail=detail,
+            actor=actor,
+        )
+
+    def set_segmentation(
+        self, name: str, segmentation: domain.Segmentation, actor: str = "admin"
+    ) -> Experiment:
+        detail = f"by '{segmentation.attribute}'" if segmentation.attribute else "off"
+        return self.change(
+            name,
+            "set_segmentation",
+            lambda e: domain.set_segmentation(e, segmentation),
+            detail=detail,
+            actor=actor,
+        )
+
     def history(self, name: str, limit: int) -> list[HistoryEntry]:
         self._load(name)
         if limit == 0:
@@ -224,16 +265,17 @@ class AdminService:
             )
         return self._store.read_history(name, limit)
 
-    def status(self, name: str) -> tuple[Experiment, list[ArmStatus]]:
+    def status(self, name: str) -> tuple[Experiment, list[ArmStatus], Readiness]:
         experiment = self._load(name)
         # Write this replica's own counts first, so the status includes them.
         self._engine.flush()
         stats = ArmStats.from_raw(experiment, self._store.read_stats(name))
         (raw_observations,) = self._store.read_observations([name])
         observations = parse_observations(raw_observations, experiment.arm_names)
-        return experiment, arm_statuses(
+        statuses, readiness = arm_statuses(
             experiment, stats, observations, self._settings.status_draws
         )
+        return experiment, statuses, readiness
 
     def import_outcomes(
         self,

@@ -21,7 +21,7 @@ from .engine import Engine
 from .errors import BanditError, StoreUnavailableError
 from .guardrails import ArmObservations, Check, judge, parse_observations
 from .history import AUTOMATIC_ACTOR
-from .stats import ArmStats
+from .stats import ArmStats, posteriors, promotion_readiness
 from .store import StateStore
 
 logger = logging.getLogger(__name__)
@@ -96,6 +96,19 @@ def plan(
             worst = max(breached, key=lambda c: c.probability)
             actions.append(_rollback_action(experiment, worst, now_ms))
     rolling_back = {a.arm for a in actions}
+    if experiment.promotion.auto_promote and not actions:
+        readiness = promotion_readiness(experiment, posteriors(experiment, stats, draws))
+        if readiness.ready_arm:
+            ready = readiness.ready_arm
+            actions.append(
+                Action(
+                    "promote_arm",
+                    ready,
+                    f"auto-promotion: {readiness.explanation}",
+                    lambda e: domain.promote_arm(e, ready),
+                )
+            )
+            return actions
     for index, arm in enumerate(experiment.arms):
         ramp = arm.limits.ramp
         if ramp is None or ramp.done or not arm.is_live or arm.name in rolling_back:

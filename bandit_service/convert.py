@@ -9,7 +9,7 @@ from .domain import ArmState, Experiment, PolicyConfig, PolicyName, RewardType
 from .engine import ShadowDecisions, Snapshot
 from .errors import InvalidArgumentError
 from .history import HistoryEntry
-from .stats import ArmStatus
+from .stats import ArmStatus, Readiness
 
 POLICY_TO_PB = {
     PolicyName.THOMPSON: common_pb2.POLICY_THOMPSON,
@@ -205,6 +205,9 @@ def experiment_from_create(request: admin_pb2.CreateExperimentRequest) -> Experi
         reward_min=request.reward_min,
         reward_max=request.reward_max,
         guardrails=[guardrail_from_pb(g, i) for i, g in enumerate(request.guardrails)],
+        promotion=promotion_from_pb(request.promotion),
+        timing=timing_from_pb(request.timing) if request.HasField("timing") else None,
+        segmentation=segmentation_from_pb(request.segmentation),
     )
 
 
@@ -267,6 +270,7 @@ def guardrail_from_pb(pb: admin_pb2.Guardrail, position: int) -> domain.Guardrai
             control_arm=pb.error_rate.control_arm,
             min_samples=pb.min_samples,
             level=pb.level,
+            segment=pb.segment,
         )
     return domain.Guardrail(
         name=pb.name,
@@ -275,12 +279,16 @@ def guardrail_from_pb(pb: admin_pb2.Guardrail, position: int) -> domain.Guardrai
         quantile=pb.latency.quantile,
         min_samples=pb.min_samples,
         level=pb.level,
+        segment=pb.segment,
     )
 
 
 def guardrail_to_pb(guardrail: domain.Guardrail) -> admin_pb2.Guardrail:
     pb = admin_pb2.Guardrail(
-        name=guardrail.name, min_samples=guardrail.min_samples, level=guardrail.level
+        name=guardrail.name,
+        min_samples=guardrail.min_samples,
+        level=guardrail.level,
+        segment=guardrail.segment,
     )
     if guardrail.kind is domain.GuardrailKind.ERROR_RATE:
         pb.error_rate.max_increase = guardrail.max_increase
@@ -330,12 +338,55 @@ def experiment_to_pb(experiment: Experiment) -> admin_pb2.Experiment:
         epoch=experiment.epoch,
         created_unix_ms=experiment.created_unix_ms,
         guardrails=[guardrail_to_pb(g) for g in experiment.guardrails],
+        promotion=promotion_to_pb(experiment.promotion),
+        timing=timing_to_pb(experiment.timing),
+        segmentation=admin_pb2.Segmentation(
+            attribute=experiment.segmentation.attribute,
+            min_samples=experiment.segmentation.min_samples,
+            max_values=experiment.segmentation.max_values,
+        ),
     )
 
 
-def status_to_pb(experiment: Experiment, arms: list[ArmStatus]) -> admin_pb2.ExperimentStatus:
+def promotion_from_pb(pb: admin_pb2.PromotionRule) -> domain.PromotionRule:
+    return domain.PromotionRule(pb.prob_best, pb.max_expected_loss, pb.min_samples, pb.auto_promote)
+
+
+def promotion_to_pb(rule: domain.PromotionRule) -> admin_pb2.PromotionRule:
+    return admin_pb2.PromotionRule(
+        prob_best=rule.prob_best,
+        max_expected_loss=rule.max_expected_loss,
+        min_samples=rule.min_samples,
+        auto_promote=rule.auto_promote,
+    )
+
+
+def timing_from_pb(pb: admin_pb2.RewardTiming) -> domain.RewardTiming:
+    return domain.RewardTiming(
+        reward_wait_s=pb.reward_wait_s,
+        default_reward=pb.default_reward if pb.HasField("default_reward") else None,
+        window_s=pb.window_s,
+    )
+
+
+def timing_to_pb(timing: domain.RewardTiming) -> admin_pb2.RewardTiming:
+    pb = admin_pb2.RewardTiming(reward_wait_s=timing.reward_wait_s, window_s=timing.window_s)
+    if timing.default_reward is not None:
+        pb.default_reward = timing.default_reward
+    return pb
+
+
+def segmentation_from_pb(pb: admin_pb2.Segmentation) -> domain.Segmentation:
+    return domain.Segmentation(pb.attribute, pb.min_samples, pb.max_values)
+
+
+def status_to_pb(
+    experiment: Experiment, arms: list[ArmStatus], readiness: Readiness
+) -> admin_pb2.ExperimentStatus:
     return admin_pb2.ExperimentStatus(
         experiment=experiment_to_pb(experiment),
+        ready_arm=readiness.ready_arm,
+        readiness=readiness.explanation,
         arms=[
             admin_pb2.ArmStatus(
                 name=a.name,
@@ -350,6 +401,8 @@ def status_to_pb(experiment: Experiment, arms: list[ArmStatus]) -> admin_pb2.Exp
                 interval_high=a.interval_high,
                 traffic_share=a.traffic_share,
                 prob_best=a.prob_best,
+                expected_loss=a.expected_loss,
+                promotion_ready=a.promotion_ready,
                 observations=a.observations.observations,
                 errors=a.observations.errors,
                 latency_p50_ms=a.observations.latency_quantile(0.50),

@@ -29,6 +29,9 @@ MAX_VERSION_BYTES = 512
 MAX_DESCRIPTION_BYTES = 2048
 MAX_GUARDRAILS = 16
 MAX_RAMP_STEPS = 16
+MAX_TIMING_S = 90 * 24 * 3600
+MAX_SEGMENT_BYTES = 64
+MAX_SEGMENT_VALUES = 1024
 DEFAULT_GUARDRAIL_MIN_SAMPLES = 200
 DEFAULT_GUARDRAIL_LEVEL = 0.95
 DEFAULT_LATENCY_QUANTILE = 0.95
@@ -192,9 +195,64 @@ class Guardrail:
     quantile: float = DEFAULT_LATENCY_QUANTILE
     min_samples: int = DEFAULT_GUARDRAIL_MIN_SAMPLES
     level: float = DEFAULT_GUARDRAIL_LEVEL
+    # Judged on this segment's decisions only ("" = all decisions).
+    segment: str = ""
 
     def control(self, experiment: Experiment) -> str:
         return self.control_arm or experiment.default_arm
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionRule:
+    """When an arm is ready to take all traffic, and whether banditd promotes it itself."""
+
+    prob_best: float = 0.95
+    # Expected loss as a fraction of the best arm's mean reward.
+    max_expected_loss: float = 0.01
+    # Trials (decisions for binary rewards, rewards for continuous) every live arm needs.
+    min_samples: int = 1000
+    auto_promote: bool = False
+
+
+# Time buckets of decision-time statistics: about this many cover the shorter of the reward
+# wait and the window, so maturity and the window's edge are resolved to a few percent.
+_BUCKETS_PER_SPAN = 30
+
+
+@dataclass(frozen=True, slots=True)
+class RewardTiming:
+    """Delayed rewards (a wait before a decision counts) and a sliding window (drift)."""
+
+    reward_wait_s: float = 0.0
+    # The reward of a decision that matured without one; None: such decisions do not count
+    # (continuous rewards). Binary experiments always use 0 when unset.
+    default_reward: float | None = None
+    window_s: float = 0.0
+
+    @property
+    def bucketed(self) -> bool:
+        """Whether statistics are also kept per decision-time bucket."""
+        return self.reward_wait_s > 0 or self.window_s > 0
+
+    @property
+    def bucket_s(self) -> int:
+        spans = [x for x in (self.reward_wait_s, self.window_s) if x > 0]
+        if not spans:
+            return 0
+        return int(min(3600, max(1, min(spans) // _BUCKETS_PER_SPAN)))
+
+
+@dataclass(frozen=True, slots=True)
+class Segmentation:
+    """Statistics and allocation per value of one request attribute."""
+
+    attribute: str = ""
+    min_samples: int = 500
+    max_values: int = 64
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.attribute)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +271,9 @@ class Experiment:
     epoch: int = 0
     created_unix_ms: int = 0
     guardrails: tuple[Guardrail, ...] = ()
+    promotion: PromotionRule = field(default_factory=PromotionRule)
+    timing: RewardTiming = field(default_factory=RewardTiming)
+    segmentation: Segmentation = field(default_factory=Segmentation)
 
     @property
     def arm_names(self) -> list[str]:
@@ -239,9 +300,18 @@ class Experiment:
     @property
     def needs_autopilot(self) -> bool:
         """Whether automatic actions (rollbacks, ramp steps) can apply to this experiment."""
-        return bool(self.guardrails) or any(
-            arm.limits.ramp is not None and not arm.limits.ramp.done for arm in self.arms
+        return (
+            bool(self.guardrails)
+            or self.promotion.auto_promote
+            or any(arm.limits.ramp is not None and not arm.limits.ramp.done for arm in self.arms)
         )
+
+    @property
+    def default_reward(self) -> float | None:
+        """What a matured decision without a reward counts as (None: it does not count)."""
+        if self.timing.default_reward is not None:
+            return self.timing.default_reward
+        return 0.0 if self.reward_type is RewardType.BINARY else None
 
     def check_reward(self, reward: float) -> None:
         """Raises InvalidArgumentError unless reward fits this experiment's reward type."""
@@ -277,6 +347,9 @@ class Experiment:
                 "paused": self.paused,
                 "created_unix_ms": self.created_unix_ms,
                 "guardrails": [_guardrail_to_doc(g) for g in self.guardrails],
+                "promotion": asdict(self.promotion),
+                "timing": asdict(self.timing),
+                "segmentation": asdict(self.segmentation),
             },
             separators=(",", ":"),
         )
@@ -302,6 +375,9 @@ class Experiment:
             epoch=epoch,
             created_unix_ms=doc["created_unix_ms"],
             guardrails=tuple(_guardrail_from_doc(g) for g in doc.get("guardrails", ())),
+            promotion=PromotionRule(**doc.get("promotion", {})),
+            timing=RewardTiming(**doc.get("timing", {})),
+            segmentation=Segmentation(**doc.get("segmentation", {})),
         )
 
 
@@ -427,6 +503,9 @@ def new_experiment(
     description: str = "",
     created_unix_ms: int = 0,
     guardrails: Sequence[Guardrail] = (),
+    promotion: PromotionRule | None = None,
+    timing: RewardTiming | None = None,
+    segmentation: Segmentation | None = None,
 ) -> Experiment:
     """Validates a create request and returns the experiment at epoch 0."""
     validate_name(name, "name")
@@ -471,20 +550,23 @@ def new_experiment(
         )
     if default not in {a.name for a in arm_values if a.is_live}:
         raise InvalidArgumentError(f"default_arm '{default}' is a shadow arm; it must be live")
-    return _check_floors(
-        Experiment(
-            name=name,
-            policy=validate_policy(policy, arm_values),
-            reward_type=reward_type,
-            arms=tuple(arm_values),
-            default_arm=default,
-            reward_min=reward_min,
-            reward_max=reward_max,
-            description=description,
-            created_unix_ms=created_unix_ms,
-            guardrails=validate_guardrails(guardrails, arm_values),
-        )
+    experiment = Experiment(
+        name=name,
+        policy=validate_policy(policy, arm_values),
+        reward_type=reward_type,
+        arms=tuple(arm_values),
+        default_arm=default,
+        reward_min=reward_min,
+        reward_max=reward_max,
+        description=description,
+        created_unix_ms=created_unix_ms,
+        guardrails=validate_guardrails(guardrails, arm_values),
+        promotion=validate_promotion(promotion or PromotionRule()),
+        segmentation=validate_segmentation(segmentation or Segmentation()),
     )
+    if timing is not None:
+        experiment = replace(experiment, timing=validate_timing(timing, experiment))
+    return _check_floors(experiment)
 
 
 def stamp_created(experiment: Experiment, now_unix_ms: int) -> Experiment:
@@ -581,6 +663,8 @@ def validate_guardrails(
         if g.name in seen:
             raise InvalidArgumentError(f"guardrails: '{g.name}' is listed twice")
         seen.add(g.name)
+        if len(g.segment.encode()) > MAX_SEGMENT_BYTES:
+            raise InvalidArgumentError(f"{where}.segment must be at most {MAX_SEGMENT_BYTES} bytes")
         min_samples = g.min_samples or DEFAULT_GUARDRAIL_MIN_SAMPLES
         if not 1 <= min_samples <= 1_000_000_000:
             raise InvalidArgumentError(f"{where}.min_samples must be within [1, 1e9]")
@@ -808,3 +892,66 @@ def advance_ramp(
 
 def set_guardrails(experiment: Experiment, guardrails: Sequence[Guardrail]) -> Experiment:
     return replace(experiment, guardrails=validate_guardrails(guardrails, experiment.arms))
+
+
+def validate_promotion(rule: PromotionRule) -> PromotionRule:
+    """Fills defaults (zeros mean "default") and checks the rule, naming the field."""
+    defaults = PromotionRule()
+    prob_best = rule.prob_best or defaults.prob_best
+    loss = rule.max_expected_loss or defaults.max_expected_loss
+    min_samples = rule.min_samples or defaults.min_samples
+    if not (math.isfinite(prob_best) and 0.5 <= prob_best < 1.0):
+        raise InvalidArgumentError(
+            f"promotion.prob_best must be within [0.5, 1), got {prob_best:g}"
+        )
+    if not (math.isfinite(loss) and 0.0 < loss <= 1.0):
+        raise InvalidArgumentError(
+            f"promotion.max_expected_loss must be within (0, 1], got {loss:g}"
+        )
+    if not 1 <= min_samples <= 1_000_000_000:
+        raise InvalidArgumentError("promotion.min_samples must be within [1, 1e9]")
+    return PromotionRule(prob_best, loss, min_samples, rule.auto_promote)
+
+
+def validate_timing(timing: RewardTiming, experiment: Experiment) -> RewardTiming:
+    for field_name in ("reward_wait_s", "window_s"):
+        value = getattr(timing, field_name)
+        if not (math.isfinite(value) and 0 <= value <= MAX_TIMING_S):
+            raise InvalidArgumentError(
+                f"timing.{field_name} must be within [0, {MAX_TIMING_S}] seconds, got {value:g}"
+            )
+    if timing.default_reward is not None:
+        try:
+            experiment.check_reward(timing.default_reward)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"timing.default_reward: {exc.message}") from None
+    return timing
+
+
+def validate_segmentation(segmentation: Segmentation) -> Segmentation:
+    if not segmentation.attribute:
+        return Segmentation()
+    if len(segmentation.attribute.encode()) > MAX_SEGMENT_BYTES:
+        raise InvalidArgumentError(
+            f"segmentation.attribute must be at most {MAX_SEGMENT_BYTES} bytes"
+        )
+    defaults = Segmentation()
+    min_samples = segmentation.min_samples or defaults.min_samples
+    max_values = segmentation.max_values or defaults.max_values
+    if not 1 <= max_values <= MAX_SEGMENT_VALUES:
+        raise InvalidArgumentError(
+            f"segmentation.max_values must be within [1, {MAX_SEGMENT_VALUES}], got {max_values}"
+        )
+    return Segmentation(segmentation.attribute, min_samples, max_values)
+
+
+def set_promotion(experiment: Experiment, rule: PromotionRule) -> Experiment:
+    return replace(experiment, promotion=validate_promotion(rule))
+
+
+def set_timing(experiment: Experiment, timing: RewardTiming) -> Experiment:
+    return replace(experiment, timing=validate_timing(timing, experiment))
+
+
+def set_segmentation(experiment: Experiment, segmentation: Segmentation) -> Experiment:
+    return replace(experiment, segmentation=validate_segmentation(segmentation))

@@ -23,7 +23,7 @@ import policies
 from .config import Settings
 from .domain import MAX_ARMS, Experiment, validate_name
 from .errors import ExperimentNotFoundError, StoreUnavailableError
-from .stats import ArmStats, build_allocation
+from .stats import ArmStats, bucket_range, build_allocation, matured_stats, time_bucket
 from .store import PullFlush, RawStats, StateStore
 from .tokens import DecisionSigner
 
@@ -44,6 +44,8 @@ class Snapshot:
     salts: NDArray[np.uint64]
 
 
+# Decision-time buckets of one experiment by index.
+TimeBuckets = dict[int, RawStats]
 # A shadow arm's index and the decision id of the mirrored request.
 ShadowDecisions = list[tuple[int, str]]
 
@@ -133,8 +135,14 @@ class Engine:
             logger.warning("cannot sync with redis, deciding from the last snapshot: %s", exc)
 
     # --- snapshots -------------------------------------------------------------------
-    def _snapshot(self, experiment: Experiment, raw: RawStats) -> Snapshot:
+    def _snapshot(
+        self, experiment: Experiment, raw: RawStats, buckets: TimeBuckets | None = None
+    ) -> Snapshot:
         stats = ArmStats.from_raw(experiment, raw)
+        if experiment.timing.bucketed:
+            if buckets is None:
+                (buckets,) = self._read_buckets([experiment])
+            stats = matured_stats(experiment, stats, buckets, now_ms())
         allocation = build_allocation(experiment, stats, self._settings.share_draws)
         return Snapshot(
             experiment,
@@ -157,9 +165,23 @@ class Engine:
         elif state.snapshot.experiment.epoch <= experiment.epoch:
             state.snapshot = snapshot
 
+    def _read_buckets(self, experiments: list[Experiment]) -> list[TimeBuckets]:
+        at = now_ms()
+        requests = []
+        for experiment in experiments:
+            span = bucket_range(experiment.timing, at)
+            assert span is not None
+            requests.append((experiment.name, *span))
+        return self._store.read_time_buckets(requests)
+
     def refresh(self) -> None:
-        """Reloads every experiment's statistics, and the config of those whose epoch moved."""
+        """Reloads every experiment's statistics, and the config of those whose epoch moved.
+
+        Experiments with reward timing are rebuilt every time: decisions mature and leave
+        the window as time passes, even when no new data arrives.
+        """
         names = self._store.list_experiment_names()
+        timed: list[tuple[ExperimentState, RawStats]] = []
         for name, (epoch, raw) in zip(names, self._store.read_epochs_and_stats(names), strict=True):
             if epoch == 0:
                 continue
@@ -168,8 +190,14 @@ class Engine:
                 experiment = self._store.get_experiment(name)
                 if experiment is not None:
                     self.apply(experiment, raw)
+            elif state.snapshot.experiment.timing.bucketed:
+                timed.append((state, raw))
             elif raw != state.snapshot.raw_stats:
                 state.snapshot = self._snapshot(state.snapshot.experiment, raw)
+        if timed:
+            experiments = [state.snapshot.experiment for state, _ in timed]
+            for (state, raw), buckets in zip(timed, self._read_buckets(experiments), strict=True):
+                state.snapshot = self._snapshot(state.snapshot.experiment, raw, buckets)
         self.refreshes += 1
 
     def state(self, name: str) -> ExperimentState:
@@ -265,10 +293,14 @@ class Engine:
                     if not any(counts):
                         continue
                     state.pending = [0] * MAX_ARMS
-                arms = state.snapshot.experiment.arm_names
+                experiment = state.snapshot.experiment
+                arms = experiment.arm_names
                 state.seq += 1
                 state.inflight = PullFlush(
-                    name, state.seq, {arms[i]: n for i, n in enumerate(counts) if n}
+                    name,
+                    state.seq,
+                    {arms[i]: n for i, n in enumerate(counts) if n},
+                    time_bucket(experiment.timing, now_ms()),
                 )
             batch.append((state, state.inflight))
         if not batch:

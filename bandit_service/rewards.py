@@ -15,6 +15,7 @@ from .domain import RewardType
 from .engine import Engine, now_ms
 from .errors import AlreadyExistsError, BanditError, InvalidArgumentError
 from .guardrails import latency_bucket
+from .stats import time_bucket
 from .store import (
     OBSERVATION_CONFLICT,
     REWARD_CONFLICT,
@@ -92,6 +93,11 @@ class RewardRecorder:
             reward=event.reward,
             error=event.error,
             latency_bucket=None if event.latency_ms is None else latency_bucket(event.latency_ms),
+            time_bucket=(
+                None
+                if event.reward is None
+                else time_bucket(experiment.timing, token.decided_unix_ms)
+            ),
         )
         return experiment.name, write
 

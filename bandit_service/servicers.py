@@ -168,10 +168,10 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):  # type: ignore[misc]
         )
 
     def GetStatus(
-        self, request: admin_pb2.ExperimentRef, context: grpc.ServicerContext
+        self, request: admin_pb2.GetStatusRequest, context: grpc.ServicerContext
     ) -> admin_pb2.ExperimentStatus:
-        experiment, arms = self._admin.status(request.experiment)
-        return convert.status_to_pb(experiment, arms)
+        experiment, arms, readiness = self._admin.status(request.experiment)
+        return convert.status_to_pb(experiment, arms, readiness)
 
     def ImportOutcomes(
         self, request: admin_pb2.ImportOutcomesRequest, context: grpc.ServicerContext
@@ -221,3 +221,24 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):  # type: ignore[misc]
         self, request: admin_pb2.GetHistoryRequest, context: grpc.ServicerContext
     ) -> admin_pb2.History:
         return convert.history_to_pb(self._admin.history(request.experiment, request.limit))
+
+    def SetPromotionRule(
+        self, request: admin_pb2.SetPromotionRuleRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.Experiment:
+        rule = convert.promotion_from_pb(request.promotion)
+        changed = self._admin.set_promotion(request.experiment, rule, _actor(context))
+        return convert.experiment_to_pb(changed)
+
+    def SetRewardTiming(
+        self, request: admin_pb2.SetRewardTimingRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.Experiment:
+        timing = convert.timing_from_pb(request.timing)
+        changed = self._admin.set_timing(request.experiment, timing, _actor(context))
+        return convert.experiment_to_pb(changed)
+
+    def SetSegmentation(
+        self, request: admin_pb2.SetSegmentationRequest, context: grpc.ServicerContext
+    ) -> admin_pb2.Experiment:
+        segmentation = convert.segmentation_from_pb(request.segmentation)
+        changed = self._admin.set_segmentation(request.experiment, segmentation, _actor(context))
+        return convert.experiment_to_pb(changed)

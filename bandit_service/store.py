@@ -59,6 +59,19 @@ class Keys:
     def history(self, experiment: str) -> str:
         return f"{self.prefix}:{{{experiment}}}:history"
 
+    def time_bucket(self, experiment: str, bucket_s: int, index: int) -> str:
+        """Statistics of the decisions made in [index, index + 1) * bucket_s (unix seconds)."""
+        return f"{self.prefix}:{{{experiment}}}:tb:{bucket_s}:{index}"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeBucket:
+    """Which decision-time bucket a write also goes to, and when that bucket expires."""
+
+    bucket_s: int
+    index: int
+    expire_at_s: int
+
 
 @dataclass(frozen=True, slots=True)
 class PullFlush:
@@ -67,6 +80,7 @@ class PullFlush:
     experiment: str
     seq: int
     counts: dict[str, int]
+    bucket: TimeBucket | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +98,8 @@ class RewardWrite:
     reward: float | None
     error: bool | None = None
     latency_bucket: int | None = None
+    # The decision-time bucket the reward also counts in (experiments with reward timing).
+    time_bucket: TimeBucket | None = None
 
 
 # Result codes of StateStore.record_rewards, one per event.
@@ -115,6 +131,9 @@ class StateStore(Protocol):
     def record_rewards(
         self, experiment: str, writes: Sequence[RewardWrite], track_squares: bool, ttl_s: int
     ) -> list[int]: ...
+    def read_time_buckets(
+        self, requests: Sequence[tuple[str, int, int, int]]
+    ) -> list[dict[int, RawStats]]: ...
     def import_outcomes(
         self,
         experiment: str,
@@ -265,17 +284,15 @@ class RedisStateStore:
             return
         pipe = self._redis.pipeline(transaction=False)
         for flush in flushes:
-            args: list[Any] = [flush.seq, self.FLUSH_MARK_TTL_S]
+            keys = [self.keys.stats(flush.experiment), self.keys.flushed(flush.experiment, replica)]
+            args: list[Any] = [flush.seq, self.FLUSH_MARK_TTL_S, 0]
+            if flush.bucket is not None:
+                bucket = flush.bucket
+                keys.append(self.keys.time_bucket(flush.experiment, bucket.bucket_s, bucket.index))
+                args[2] = bucket.expire_at_s
             for arm, count in flush.counts.items():
                 args += [arm, count]
-            self._flush(
-                keys=[
-                    self.keys.stats(flush.experiment),
-                    self.keys.flushed(flush.experiment, replica),
-                ],
-                args=args,
-                client=pipe,
-            )
+            self._flush(keys=keys, args=args, client=pipe)
         self._call("flush decision counts", pipe.execute)
 
     def record_rewards(
@@ -287,11 +304,19 @@ class RedisStateStore:
         keys = [self.keys.stats(experiment), self.keys.observations(experiment)]
         for hour in hours:
             keys += [self.keys.rewarded(experiment, hour), self.keys.observed(experiment, hour)]
+        time_buckets = sorted(
+            {w.time_bucket for w in writes if w.time_bucket is not None}, key=lambda b: b.index
+        )
+        time_bucket_of = {b: i + 1 for i, b in enumerate(time_buckets)}
+        keys += [self.keys.time_bucket(experiment, b.bucket_s, b.index) for b in time_buckets]
         # A bucket must outlive the last decision it can hold by the reward window.
         args: list[Any] = [len(hours)] + [(h + 1) * 3600 + ttl_s + 60 for h in hours]
         args.append(1 if track_squares else 0)
+        args.append(len(time_buckets))
+        args += [b.expire_at_s for b in time_buckets]
         for w in writes:
             args += [
+                0 if w.time_bucket is None else time_bucket_of[w.time_bucket],
                 bucket_of[w.hour],
                 w.nonce,
                 w.event_id,
@@ -302,6 +327,26 @@ class RedisStateStore:
             ]
         codes: list[int] = self._call("record rewards", self._rewards, keys, args)
         return [int(c) for c in codes]
+
+    def read_time_buckets(
+        self, requests: Sequence[tuple[str, int, int, int]]
+    ) -> list[dict[int, RawStats]]:
+        """One round trip: for each (experiment, bucket_s, first, last) the non-empty buckets
+        first..last (inclusive) by index."""
+        pipe = self._redis.pipeline(transaction=False)
+        for name, bucket_s, first, last in requests:
+            for index in range(first, last + 1):
+                pipe.hgetall(self.keys.time_bucket(name, bucket_s, index))
+        replies = iter(self._call("read time buckets", pipe.execute))
+        result = []
+        for _, _, first, last in requests:
+            found = {}
+            for index in range(first, last + 1):
+                raw = next(replies)
+                if raw:
+                    found[index] = raw
+            result.append(found)
+        return result
 
     def import_outcomes(
         self,

@@ -578,3 +578,133 @@ def test_the_history_records_who_did_what_in_order(stubs: Stubs) -> None:
         "GetHistory", admin_pb2.GetHistoryRequest(experiment="audited", limit=2)
     )
     assert [e.action for e in limited.entries] == ["add_arm", "retire_arm"]
+
+
+# -- promotion readiness -----------------------------------------------------------------------
+
+
+def test_status_says_which_arm_is_ready_and_auto_promotion_promotes_it(
+    server: Any, stubs: Stubs
+) -> None:
+    create(stubs, "ready", [spec("a"), spec("b")])
+    import_outcomes(stubs, "ready", "a", 500, 25)
+    status = stubs.status("ready")
+    assert not status.ready_arm
+    assert status.readiness == "waiting for samples: a 500/1000, b 0/1000"
+
+    import_outcomes(stubs, "ready", "a", 3000, 150)
+    import_outcomes(stubs, "ready", "b", 3000, 300)
+    status = stubs.status("ready")
+    arms = {a.name: a for a in status.arms}
+    assert status.ready_arm == "b" and arms["b"].promotion_ready and not arms["a"].promotion_ready
+    assert status.readiness.startswith("b is ready: P(best) 1.000 >= 0.95, expected loss 0.00%")
+    assert arms["b"].expected_loss < 0.001
+    # a gives up about half of b's conversion rate.
+    assert arms["a"].expected_loss == pytest.approx(0.5, abs=0.05)
+
+    stubs.admin_call(
+        "SetPromotionRule",
+        admin_pb2.SetPromotionRuleRequest(
+            experiment="ready", promotion=admin_pb2.PromotionRule(auto_promote=True)
+        ),
+    )
+    wait_for("the auto-promotion", lambda: arm_state(stubs, "ready", "a") == "retired")
+    last = history(stubs, "ready")[-1]
+    assert (last.action, last.actor, last.arm) == ("promote_arm", "banditd", "b")
+    assert last.detail.startswith("auto-promotion: b is ready")
+
+
+def test_promotion_rules_are_validated(stubs: Stubs) -> None:
+    create(stubs, "rule", [spec("a"), spec("b")])
+    with pytest.raises(grpc.RpcError) as raised:
+        stubs.admin_call(
+            "SetPromotionRule",
+            admin_pb2.SetPromotionRuleRequest(
+                experiment="rule", promotion=admin_pb2.PromotionRule(prob_best=1.5)
+            ),
+        )
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "promotion.prob_best must be within [0.5, 1), got 1.5" in raised.value.details()
+
+
+# -- reward timing: delayed rewards and the sliding window -------------------------------------
+
+
+def set_timing(stubs: Stubs, experiment: str, **fields: Any) -> admin_pb2.Experiment:
+    return stubs.admin_call(
+        "SetRewardTiming",
+        admin_pb2.SetRewardTimingRequest(
+            experiment=experiment, timing=admin_pb2.RewardTiming(**fields)
+        ),
+    )
+
+
+def test_young_decisions_count_only_once_they_mature(server: Any, stubs: Stubs) -> None:
+    create(stubs, "delayed", [spec("a"), spec("b")])
+    set_timing(stubs, "delayed", reward_wait_s=2.0)
+    batch = stubs.batch("delayed", 2000)
+    # Every decision served by b converts at once; a never does.
+    send(
+        stubs,
+        [
+            event(d, reward=1.0)
+            for i, d in zip(batch.choices, batch.decision_ids, strict=True)
+            if batch.arms[i].name == "b"
+        ],
+    )
+    refreshed(server)
+    # Young decisions count neither as success nor failure: nothing is known yet.
+    assert shares(stubs, "delayed", 4000)["b"] == pytest.approx(0.5, abs=0.05)
+    time.sleep(3.2)
+    refreshed(server)
+    assert shares(stubs, "delayed", 4000)["b"] > 0.95
+
+
+def test_a_window_forgets_old_evidence(server: Any, stubs: Stubs) -> None:
+    create(stubs, "windowed", [spec("a"), spec("b")])
+    set_timing(stubs, "windowed", window_s=2.0)
+    batch = stubs.batch("windowed", 2000)
+    send(
+        stubs,
+        [
+            event(d, reward=1.0)
+            for i, d in zip(batch.choices, batch.decision_ids, strict=True)
+            if batch.arms[i].name == "b"
+        ],
+    )
+    wait_for("b to lead", lambda: shares(stubs, "windowed", 2000)["b"] > 0.95)
+    time.sleep(3.2)
+    refreshed(server)
+    # Nothing left in the window: back to an even split. Status still shows all history.
+    assert shares(stubs, "windowed", 4000)["b"] == pytest.approx(0.5, abs=0.05)
+    assert stubs.arm_status("windowed")["b"].rewards > 900
+
+
+def test_a_default_reward_counts_matured_decisions_without_one(server: Any, stubs: Stubs) -> None:
+    create(
+        stubs,
+        "default-reward",
+        [spec("a"), spec("b")],
+        policy=admin_pb2.PolicyConfig(policy=common_pb2.POLICY_GAUSSIAN_THOMPSON),
+        reward_type=admin_pb2.REWARD_TYPE_CONTINUOUS,
+        reward_min=0.0,
+        reward_max=10.0,
+    )
+    experiment = set_timing(stubs, "default-reward", reward_wait_s=1.0, default_reward=0.0)
+    assert experiment.timing.HasField("default_reward")
+    batch = stubs.batch("default-reward", 2000)
+    # a: a few large rewards, most decisions none; b: a modest reward every time. Counting
+    # only the rewards, a looks better (10 vs 5); with the default 0, b is (1 vs 5).
+    rewards = []
+    for n, (i, d) in enumerate(zip(batch.choices, batch.decision_ids, strict=True)):
+        if batch.arms[i].name == "b":
+            rewards.append(event(d, reward=5.0))
+        elif n % 10 == 0:
+            rewards.append(event(d, reward=10.0))
+    send(stubs, rewards)
+    time.sleep(2.2)
+    refreshed(server)
+    assert shares(stubs, "default-reward", 4000)["b"] > 0.95
+    with pytest.raises(grpc.RpcError) as raised:
+        set_timing(stubs, "default-reward", default_reward=20.0)
+    assert "timing.default_reward: reward must be within [0, 10]" in raised.value.details()

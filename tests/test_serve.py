@@ -106,7 +106,7 @@ def test_serve_with_embedded_redis_keeps_state_across_restarts(data_dir: Path) -
         arms = {
             a.name: a
             for a in stubs.admin.GetStatus(
-                admin_pb2.ExperimentRef(experiment="kept"),
+                admin_pb2.GetStatusRequest(experiment="kept"),
                 metadata=(("authorization", f"Bearer {TOKEN}"),),
                 timeout=10,
             ).arms

@@ -71,7 +71,7 @@ class Stubs:
         return list(self.decisions.ReportRewards(requests(), timeout=30))
 
     def status(self, experiment: str) -> admin_pb2.ExperimentStatus:
-        return self.admin_call("GetStatus", admin_pb2.ExperimentRef(experiment=experiment))
+        return self.admin_call("GetStatus", admin_pb2.GetStatusRequest(experiment=experiment))
 
     def arm_status(self, experiment: str) -> dict[str, admin_pb2.ArmStatus]:
         return {arm.name: arm for arm in self.status(experiment).arms}

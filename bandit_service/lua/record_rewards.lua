@@ -4,16 +4,21 @@
 -- KEYS[1] stats hash, KEYS[2] observations hash, then per hour bucket b (1-based)
 --   KEYS[1 + 2b] "rewarded" hash and KEYS[2 + 2b] "observed" hash of that hour
 --   of decision time, mapping a decision's nonce to the event id that set it.
+--   After them, ntb decision-time bucket hashes (experiments with reward timing).
 -- ARGV: nbuckets, then one EXPIREAT time per bucket, then track_squares (0/1),
---   then per event 7 values: bucket, nonce, event id, arm, reward ('' = none),
---   error ('' = none, '0', '1'), latency histogram bucket ('' = none).
+--   then ntb and one EXPIREAT per time bucket, then per event 8 values: time
+--   bucket (1-based, 0 = none), hour bucket, nonce, event id, arm, reward
+--   ('' = none), error ('' = none, '0', '1'), latency histogram bucket ('' = none).
 -- Returns one code per event: 1 recorded, 2 duplicate (this event id was seen),
 -- 3 the decision was rewarded by another event, 4 it has guardrail outcomes
 -- from another event. Codes 3 and 4 change nothing.
 local nbuckets = tonumber(ARGV[1])
 local squares = ARGV[nbuckets + 2] == '1'
-local first = nbuckets + 3
+local ntb = tonumber(ARGV[nbuckets + 3])
+local first = nbuckets + 4 + ntb
+local tb_first_key = 3 + 2 * nbuckets
 local counts, sums, sumsq = {}, {}, {}
+local tb = {}
 local obs = {}
 local touched = {}
 local out = {}
@@ -35,12 +40,12 @@ local function bump(arm, field, by)
   obs[key] = (obs[key] or 0) + by
 end
 
-for i = first, #ARGV, 7 do
+for i = first, #ARGV, 8 do
   n = n + 1
-  local b = tonumber(ARGV[i])
+  local t, b = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
   local rewarded, observed = KEYS[1 + 2 * b], KEYS[2 + 2 * b]
-  local nonce, event_id, arm = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local reward, err, lat = ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
+  local nonce, event_id, arm = ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local reward, err, lat = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
   local has_reward, has_obs = reward ~= '', (err ~= '' or lat ~= '')
   local r = has_reward and part_state(rewarded, nonce, event_id) or 'none'
   local o = has_obs and part_state(observed, nonce, event_id) or 'none'
@@ -58,6 +63,17 @@ for i = first, #ARGV, 7 do
       counts[arm] = (counts[arm] or 0) + 1
       sums[arm] = (sums[arm] or 0) + x
       sumsq[arm] = (sumsq[arm] or 0) + x * x
+      if t > 0 then
+        local key = t .. '|' .. arm
+        local row = tb[key]
+        if not row then
+          row = {t, arm, 0, 0, 0}
+          tb[key] = row
+        end
+        row[3] = row[3] + 1
+        row[4] = row[4] + x
+        row[5] = row[5] + x * x
+      end
     end
     if o == 'new' then
       redis.call('HSET', observed, nonce, event_id)
@@ -88,5 +104,14 @@ for arm, count in pairs(counts) do
 end
 for field, count in pairs(obs) do
   redis.call('HINCRBY', KEYS[2], field, count)
+end
+for _, row in pairs(tb) do
+  local key = KEYS[tb_first_key + row[1] - 1]
+  redis.call('HINCRBY', key, row[2] .. ':rewards', row[3])
+  redis.call('HINCRBYFLOAT', key, row[2] .. ':sum', string.format('%.17g', row[4]))
+  if squares then
+    redis.call('HINCRBYFLOAT', key, row[2] .. ':sumsq', string.format('%.17g', row[5]))
+  end
+  redis.call('EXPIREAT', key, ARGV[nbuckets + 3 + row[1]])
 end
 return out

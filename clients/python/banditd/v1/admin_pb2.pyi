@@ -156,18 +156,52 @@ class Arm(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., state: _Optional[_Union[ArmState, str]] = ..., limits: _Optional[_Union[ArmLimits, _Mapping]] = ..., rollback: _Optional[_Union[Rollback, _Mapping]] = ...) -> None: ...
 
 class Guardrail(_message.Message):
-    __slots__ = ("name", "error_rate", "latency", "min_samples", "level")
+    __slots__ = ("name", "error_rate", "latency", "min_samples", "level", "segment")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ERROR_RATE_FIELD_NUMBER: _ClassVar[int]
     LATENCY_FIELD_NUMBER: _ClassVar[int]
     MIN_SAMPLES_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
     name: str
     error_rate: ErrorRateGuardrail
     latency: LatencyGuardrail
     min_samples: int
     level: float
-    def __init__(self, name: _Optional[str] = ..., error_rate: _Optional[_Union[ErrorRateGuardrail, _Mapping]] = ..., latency: _Optional[_Union[LatencyGuardrail, _Mapping]] = ..., min_samples: _Optional[int] = ..., level: _Optional[float] = ...) -> None: ...
+    segment: str
+    def __init__(self, name: _Optional[str] = ..., error_rate: _Optional[_Union[ErrorRateGuardrail, _Mapping]] = ..., latency: _Optional[_Union[LatencyGuardrail, _Mapping]] = ..., min_samples: _Optional[int] = ..., level: _Optional[float] = ..., segment: _Optional[str] = ...) -> None: ...
+
+class PromotionRule(_message.Message):
+    __slots__ = ("prob_best", "max_expected_loss", "min_samples", "auto_promote")
+    PROB_BEST_FIELD_NUMBER: _ClassVar[int]
+    MAX_EXPECTED_LOSS_FIELD_NUMBER: _ClassVar[int]
+    MIN_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    AUTO_PROMOTE_FIELD_NUMBER: _ClassVar[int]
+    prob_best: float
+    max_expected_loss: float
+    min_samples: int
+    auto_promote: bool
+    def __init__(self, prob_best: _Optional[float] = ..., max_expected_loss: _Optional[float] = ..., min_samples: _Optional[int] = ..., auto_promote: _Optional[bool] = ...) -> None: ...
+
+class RewardTiming(_message.Message):
+    __slots__ = ("reward_wait_s", "default_reward", "window_s")
+    REWARD_WAIT_S_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_REWARD_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_S_FIELD_NUMBER: _ClassVar[int]
+    reward_wait_s: float
+    default_reward: float
+    window_s: float
+    def __init__(self, reward_wait_s: _Optional[float] = ..., default_reward: _Optional[float] = ..., window_s: _Optional[float] = ...) -> None: ...
+
+class Segmentation(_message.Message):
+    __slots__ = ("attribute", "min_samples", "max_values")
+    ATTRIBUTE_FIELD_NUMBER: _ClassVar[int]
+    MIN_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    MAX_VALUES_FIELD_NUMBER: _ClassVar[int]
+    attribute: str
+    min_samples: int
+    max_values: int
+    def __init__(self, attribute: _Optional[str] = ..., min_samples: _Optional[int] = ..., max_values: _Optional[int] = ...) -> None: ...
 
 class ErrorRateGuardrail(_message.Message):
     __slots__ = ("max_increase", "control_arm")
@@ -186,7 +220,7 @@ class LatencyGuardrail(_message.Message):
     def __init__(self, ceiling_ms: _Optional[float] = ..., quantile: _Optional[float] = ...) -> None: ...
 
 class Experiment(_message.Message):
-    __slots__ = ("name", "description", "policy", "reward_type", "reward_min", "reward_max", "arms", "default_arm", "paused", "epoch", "created_unix_ms", "guardrails")
+    __slots__ = ("name", "description", "policy", "reward_type", "reward_min", "reward_max", "arms", "default_arm", "paused", "epoch", "created_unix_ms", "guardrails", "promotion", "timing", "segmentation")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     POLICY_FIELD_NUMBER: _ClassVar[int]
@@ -199,6 +233,9 @@ class Experiment(_message.Message):
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     CREATED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     GUARDRAILS_FIELD_NUMBER: _ClassVar[int]
+    PROMOTION_FIELD_NUMBER: _ClassVar[int]
+    TIMING_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTATION_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     policy: PolicyConfig
@@ -211,10 +248,13 @@ class Experiment(_message.Message):
     epoch: int
     created_unix_ms: int
     guardrails: _containers.RepeatedCompositeFieldContainer[Guardrail]
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., policy: _Optional[_Union[PolicyConfig, _Mapping]] = ..., reward_type: _Optional[_Union[RewardType, str]] = ..., reward_min: _Optional[float] = ..., reward_max: _Optional[float] = ..., arms: _Optional[_Iterable[_Union[Arm, _Mapping]]] = ..., default_arm: _Optional[str] = ..., paused: _Optional[bool] = ..., epoch: _Optional[int] = ..., created_unix_ms: _Optional[int] = ..., guardrails: _Optional[_Iterable[_Union[Guardrail, _Mapping]]] = ...) -> None: ...
+    promotion: PromotionRule
+    timing: RewardTiming
+    segmentation: Segmentation
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., policy: _Optional[_Union[PolicyConfig, _Mapping]] = ..., reward_type: _Optional[_Union[RewardType, str]] = ..., reward_min: _Optional[float] = ..., reward_max: _Optional[float] = ..., arms: _Optional[_Iterable[_Union[Arm, _Mapping]]] = ..., default_arm: _Optional[str] = ..., paused: _Optional[bool] = ..., epoch: _Optional[int] = ..., created_unix_ms: _Optional[int] = ..., guardrails: _Optional[_Iterable[_Union[Guardrail, _Mapping]]] = ..., promotion: _Optional[_Union[PromotionRule, _Mapping]] = ..., timing: _Optional[_Union[RewardTiming, _Mapping]] = ..., segmentation: _Optional[_Union[Segmentation, _Mapping]] = ...) -> None: ...
 
 class CreateExperimentRequest(_message.Message):
-    __slots__ = ("name", "description", "policy", "reward_type", "reward_min", "reward_max", "arms", "default_arm", "guardrails")
+    __slots__ = ("name", "description", "policy", "reward_type", "reward_min", "reward_max", "arms", "default_arm", "guardrails", "promotion", "timing", "segmentation")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     POLICY_FIELD_NUMBER: _ClassVar[int]
@@ -224,6 +264,9 @@ class CreateExperimentRequest(_message.Message):
     ARMS_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_ARM_FIELD_NUMBER: _ClassVar[int]
     GUARDRAILS_FIELD_NUMBER: _ClassVar[int]
+    PROMOTION_FIELD_NUMBER: _ClassVar[int]
+    TIMING_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTATION_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     policy: PolicyConfig
@@ -233,7 +276,10 @@ class CreateExperimentRequest(_message.Message):
     arms: _containers.RepeatedCompositeFieldContainer[ArmSpec]
     default_arm: str
     guardrails: _containers.RepeatedCompositeFieldContainer[Guardrail]
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., policy: _Optional[_Union[PolicyConfig, _Mapping]] = ..., reward_type: _Optional[_Union[RewardType, str]] = ..., reward_min: _Optional[float] = ..., reward_max: _Optional[float] = ..., arms: _Optional[_Iterable[_Union[ArmSpec, _Mapping]]] = ..., default_arm: _Optional[str] = ..., guardrails: _Optional[_Iterable[_Union[Guardrail, _Mapping]]] = ...) -> None: ...
+    promotion: PromotionRule
+    timing: RewardTiming
+    segmentation: Segmentation
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., policy: _Optional[_Union[PolicyConfig, _Mapping]] = ..., reward_type: _Optional[_Union[RewardType, str]] = ..., reward_min: _Optional[float] = ..., reward_max: _Optional[float] = ..., arms: _Optional[_Iterable[_Union[ArmSpec, _Mapping]]] = ..., default_arm: _Optional[str] = ..., guardrails: _Optional[_Iterable[_Union[Guardrail, _Mapping]]] = ..., promotion: _Optional[_Union[PromotionRule, _Mapping]] = ..., timing: _Optional[_Union[RewardTiming, _Mapping]] = ..., segmentation: _Optional[_Union[Segmentation, _Mapping]] = ...) -> None: ...
 
 class ExperimentRef(_message.Message):
     __slots__ = ("experiment",)
@@ -295,6 +341,38 @@ class SetGuardrailsRequest(_message.Message):
     guardrails: _containers.RepeatedCompositeFieldContainer[Guardrail]
     def __init__(self, experiment: _Optional[str] = ..., guardrails: _Optional[_Iterable[_Union[Guardrail, _Mapping]]] = ...) -> None: ...
 
+class SetPromotionRuleRequest(_message.Message):
+    __slots__ = ("experiment", "promotion")
+    EXPERIMENT_FIELD_NUMBER: _ClassVar[int]
+    PROMOTION_FIELD_NUMBER: _ClassVar[int]
+    experiment: str
+    promotion: PromotionRule
+    def __init__(self, experiment: _Optional[str] = ..., promotion: _Optional[_Union[PromotionRule, _Mapping]] = ...) -> None: ...
+
+class SetRewardTimingRequest(_message.Message):
+    __slots__ = ("experiment", "timing")
+    EXPERIMENT_FIELD_NUMBER: _ClassVar[int]
+    TIMING_FIELD_NUMBER: _ClassVar[int]
+    experiment: str
+    timing: RewardTiming
+    def __init__(self, experiment: _Optional[str] = ..., timing: _Optional[_Union[RewardTiming, _Mapping]] = ...) -> None: ...
+
+class SetSegmentationRequest(_message.Message):
+    __slots__ = ("experiment", "segmentation")
+    EXPERIMENT_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTATION_FIELD_NUMBER: _ClassVar[int]
+    experiment: str
+    segmentation: Segmentation
+    def __init__(self, experiment: _Optional[str] = ..., segmentation: _Optional[_Union[Segmentation, _Mapping]] = ...) -> None: ...
+
+class GetStatusRequest(_message.Message):
+    __slots__ = ("experiment", "segment")
+    EXPERIMENT_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    experiment: str
+    segment: str
+    def __init__(self, experiment: _Optional[str] = ..., segment: _Optional[str] = ...) -> None: ...
+
 class GetHistoryRequest(_message.Message):
     __slots__ = ("experiment", "limit")
     EXPERIMENT_FIELD_NUMBER: _ClassVar[int]
@@ -326,7 +404,7 @@ class History(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[HistoryEntry, _Mapping]]] = ...) -> None: ...
 
 class ArmStatus(_message.Message):
-    __slots__ = ("name", "version", "state", "is_default", "pulls", "rewards", "reward_sum", "mean_reward", "interval_low", "interval_high", "traffic_share", "prob_best", "observations", "errors", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "cap", "floor", "rollback", "guardrails")
+    __slots__ = ("name", "version", "state", "is_default", "pulls", "rewards", "reward_sum", "mean_reward", "interval_low", "interval_high", "traffic_share", "prob_best", "observations", "errors", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "cap", "floor", "rollback", "guardrails", "expected_loss", "promotion_ready")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -348,6 +426,8 @@ class ArmStatus(_message.Message):
     FLOOR_FIELD_NUMBER: _ClassVar[int]
     ROLLBACK_FIELD_NUMBER: _ClassVar[int]
     GUARDRAILS_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_LOSS_FIELD_NUMBER: _ClassVar[int]
+    PROMOTION_READY_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     state: ArmState
@@ -369,7 +449,9 @@ class ArmStatus(_message.Message):
     floor: float
     rollback: Rollback
     guardrails: _containers.RepeatedCompositeFieldContainer[GuardrailCheck]
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., state: _Optional[_Union[ArmState, str]] = ..., is_default: _Optional[bool] = ..., pulls: _Optional[int] = ..., rewards: _Optional[int] = ..., reward_sum: _Optional[float] = ..., mean_reward: _Optional[float] = ..., interval_low: _Optional[float] = ..., interval_high: _Optional[float] = ..., traffic_share: _Optional[float] = ..., prob_best: _Optional[float] = ..., observations: _Optional[int] = ..., errors: _Optional[int] = ..., latency_p50_ms: _Optional[float] = ..., latency_p95_ms: _Optional[float] = ..., latency_p99_ms: _Optional[float] = ..., cap: _Optional[float] = ..., floor: _Optional[float] = ..., rollback: _Optional[_Union[Rollback, _Mapping]] = ..., guardrails: _Optional[_Iterable[_Union[GuardrailCheck, _Mapping]]] = ...) -> None: ...
+    expected_loss: float
+    promotion_ready: bool
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., state: _Optional[_Union[ArmState, str]] = ..., is_default: _Optional[bool] = ..., pulls: _Optional[int] = ..., rewards: _Optional[int] = ..., reward_sum: _Optional[float] = ..., mean_reward: _Optional[float] = ..., interval_low: _Optional[float] = ..., interval_high: _Optional[float] = ..., traffic_share: _Optional[float] = ..., prob_best: _Optional[float] = ..., observations: _Optional[int] = ..., errors: _Optional[int] = ..., latency_p50_ms: _Optional[float] = ..., latency_p95_ms: _Optional[float] = ..., latency_p99_ms: _Optional[float] = ..., cap: _Optional[float] = ..., floor: _Optional[float] = ..., rollback: _Optional[_Union[Rollback, _Mapping]] = ..., guardrails: _Optional[_Iterable[_Union[GuardrailCheck, _Mapping]]] = ..., expected_loss: _Optional[float] = ..., promotion_ready: _Optional[bool] = ...) -> None: ...
 
 class GuardrailCheck(_message.Message):
     __slots__ = ("guardrail", "breach_probability", "samples", "judged")
@@ -384,12 +466,20 @@ class GuardrailCheck(_message.Message):
     def __init__(self, guardrail: _Optional[str] = ..., breach_probability: _Optional[float] = ..., samples: _Optional[int] = ..., judged: _Optional[bool] = ...) -> None: ...
 
 class ExperimentStatus(_message.Message):
-    __slots__ = ("experiment", "arms")
+    __slots__ = ("experiment", "arms", "ready_arm", "readiness", "segment", "segments")
     EXPERIMENT_FIELD_NUMBER: _ClassVar[int]
     ARMS_FIELD_NUMBER: _ClassVar[int]
+    READY_ARM_FIELD_NUMBER: _ClassVar[int]
+    READINESS_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     experiment: Experiment
     arms: _containers.RepeatedCompositeFieldContainer[ArmStatus]
-    def __init__(self, experiment: _Optional[_Union[Experiment, _Mapping]] = ..., arms: _Optional[_Iterable[_Union[ArmStatus, _Mapping]]] = ...) -> None: ...
+    ready_arm: str
+    readiness: str
+    segment: str
+    segments: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, experiment: _Optional[_Union[Experiment, _Mapping]] = ..., arms: _Optional[_Iterable[_Union[ArmStatus, _Mapping]]] = ..., ready_arm: _Optional[str] = ..., readiness: _Optional[str] = ..., segment: _Optional[str] = ..., segments: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ImportOutcomesRequest(_message.Message):
     __slots__ = ("experiment", "arm", "pulls", "rewards", "reward_sum", "reward_sum_squares", "import_id")

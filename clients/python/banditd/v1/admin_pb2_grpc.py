@@ -86,7 +86,7 @@ class AdminStub:
                 _registered_method=True)
         self.GetStatus = channel.unary_unary(
                 '/banditd.v1.Admin/GetStatus',
-                request_serializer=banditd_dot_v1_dot_admin__pb2.ExperimentRef.SerializeToString,
+                request_serializer=banditd_dot_v1_dot_admin__pb2.GetStatusRequest.SerializeToString,
                 response_deserializer=banditd_dot_v1_dot_admin__pb2.ExperimentStatus.FromString,
                 _registered_method=True)
         self.ImportOutcomes = channel.unary_unary(
@@ -118,6 +118,21 @@ class AdminStub:
                 '/banditd.v1.Admin/GetHistory',
                 request_serializer=banditd_dot_v1_dot_admin__pb2.GetHistoryRequest.SerializeToString,
                 response_deserializer=banditd_dot_v1_dot_admin__pb2.History.FromString,
+                _registered_method=True)
+        self.SetPromotionRule = channel.unary_unary(
+                '/banditd.v1.Admin/SetPromotionRule',
+                request_serializer=banditd_dot_v1_dot_admin__pb2.SetPromotionRuleRequest.SerializeToString,
+                response_deserializer=banditd_dot_v1_dot_admin__pb2.Experiment.FromString,
+                _registered_method=True)
+        self.SetRewardTiming = channel.unary_unary(
+                '/banditd.v1.Admin/SetRewardTiming',
+                request_serializer=banditd_dot_v1_dot_admin__pb2.SetRewardTimingRequest.SerializeToString,
+                response_deserializer=banditd_dot_v1_dot_admin__pb2.Experiment.FromString,
+                _registered_method=True)
+        self.SetSegmentation = channel.unary_unary(
+                '/banditd.v1.Admin/SetSegmentation',
+                request_serializer=banditd_dot_v1_dot_admin__pb2.SetSegmentationRequest.SerializeToString,
+                response_deserializer=banditd_dot_v1_dot_admin__pb2.Experiment.FromString,
                 _registered_method=True)
 
 
@@ -193,7 +208,8 @@ class AdminServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetStatus(self, request, context):
-        """Per-arm statistics, traffic shares and P(best).
+        """Per-arm statistics, traffic shares, P(best), expected loss and
+        promotion readiness; for one segment when the request names one.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -239,6 +255,27 @@ class AdminServicer:
 
     def GetHistory(self, request, context):
         """Every admin change and automatic action, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetPromotionRule(self, request, context):
+        """When an arm is ready for promotion, and whether to promote it automatically.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetRewardTiming(self, request, context):
+        """Delayed rewards and non-stationary rewards.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetSegmentation(self, request, context):
+        """Per-segment statistics and allocation.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -299,7 +336,7 @@ def add_AdminServicer_to_server(servicer, server):
             ),
             'GetStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.GetStatus,
-                    request_deserializer=banditd_dot_v1_dot_admin__pb2.ExperimentRef.FromString,
+                    request_deserializer=banditd_dot_v1_dot_admin__pb2.GetStatusRequest.FromString,
                     response_serializer=banditd_dot_v1_dot_admin__pb2.ExperimentStatus.SerializeToString,
             ),
             'ImportOutcomes': grpc.unary_unary_rpc_method_handler(
@@ -331,6 +368,21 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.GetHistory,
                     request_deserializer=banditd_dot_v1_dot_admin__pb2.GetHistoryRequest.FromString,
                     response_serializer=banditd_dot_v1_dot_admin__pb2.History.SerializeToString,
+            ),
+            'SetPromotionRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPromotionRule,
+                    request_deserializer=banditd_dot_v1_dot_admin__pb2.SetPromotionRuleRequest.FromString,
+                    response_serializer=banditd_dot_v1_dot_admin__pb2.Experiment.SerializeToString,
+            ),
+            'SetRewardTiming': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetRewardTiming,
+                    request_deserializer=banditd_dot_v1_dot_admin__pb2.SetRewardTimingRequest.FromString,
+                    response_serializer=banditd_dot_v1_dot_admin__pb2.Experiment.SerializeToString,
+            ),
+            'SetSegmentation': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetSegmentation,
+                    request_deserializer=banditd_dot_v1_dot_admin__pb2.SetSegmentationRequest.FromString,
+                    response_serializer=banditd_dot_v1_dot_admin__pb2.Experiment.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -628,7 +680,7 @@ class Admin:
             request,
             target,
             '/banditd.v1.Admin/GetStatus',
-            banditd_dot_v1_dot_admin__pb2.ExperimentRef.SerializeToString,
+            banditd_dot_v1_dot_admin__pb2.GetStatusRequest.SerializeToString,
             banditd_dot_v1_dot_admin__pb2.ExperimentStatus.FromString,
             options,
             channel_credentials,
@@ -792,6 +844,87 @@ class Admin:
             '/banditd.v1.Admin/GetHistory',
             banditd_dot_v1_dot_admin__pb2.GetHistoryRequest.SerializeToString,
             banditd_dot_v1_dot_admin__pb2.History.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPromotionRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/banditd.v1.Admin/SetPromotionRule',
+            banditd_dot_v1_dot_admin__pb2.SetPromotionRuleRequest.SerializeToString,
+            banditd_dot_v1_dot_admin__pb2.Experiment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetRewardTiming(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/banditd.v1.Admin/SetRewardTiming',
+            banditd_dot_v1_dot_admin__pb2.SetRewardTimingRequest.SerializeToString,
+            banditd_dot_v1_dot_admin__pb2.Experiment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetSegmentation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/banditd.v1.Admin/SetSegmentation',
+            banditd_dot_v1_dot_admin__pb2.SetSegmentationRequest.SerializeToString,
+            banditd_dot_v1_dot_admin__pb2.Experiment.FromString,
             options,
             channel_credentials,
             insecure,
