@@ -22,6 +22,7 @@ def _no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # The user's own BANDITD_* settings must not leak into the tests.
     monkeypatch.delenv("BANDITD_TARGET", raising=False)
     monkeypatch.delenv("BANDITD_ADMIN_TOKEN", raising=False)
+    monkeypatch.delenv("BANDITD_ACTOR", raising=False)
 
 
 @pytest.fixture

@@ -8,13 +8,17 @@ need no server: error mapping, batching bookkeeping and the client's light impor
 from __future__ import annotations
 
 import asyncio
+import getpass
+import inspect
 import logging
+import math
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -24,6 +28,7 @@ from banditd_client import (
     AdminClient,
     AlreadyExists,
     AsyncBanditClient,
+    AsyncRewardReporter,
     BanditClient,
     BanditError,
     DeadlineExceeded,
@@ -31,17 +36,24 @@ from banditd_client import (
     Internal,
     InvalidArgument,
     NotFound,
+    RewardReporter,
     ServiceUnreachable,
+    ShadowDecision,
     Unauthenticated,
     Unavailable,
     UnexpectedStatus,
+    arm_limits,
+    error_rate_guardrail,
+    latency_guardrail,
     policy_config,
 )
+from banditd_client._channel import admin_metadata, default_actor
 from banditd_client._reward_batches import RewardLedger
-from banditd_client._wire import decisions_from_batch
+from banditd_client._wire import decision_from_response, decisions_from_batch, report_reward_request
 from banditd_client.errors import error_class, from_rpc_error, rpc_errors
 
-POLICIES = {"thompson", "ucb1", "kl_ucb", "epsilon_greedy", "fixed"}
+POLICIES = {"thompson", "gaussian_thompson", "ucb1", "kl_ucb", "epsilon_greedy", "fixed"}
+ACTOR = "alice@test-host"
 
 
 def free_port() -> int:
@@ -292,6 +304,307 @@ def test_async_fallback_to_the_configured_default_arm() -> None:
     asyncio.run(scenario())
 
 
+# -- rollouts, no server needed: shadows, guardrail outcomes, admin requests --------------
+
+
+def test_reward_events_carry_only_the_outcomes_given() -> None:
+    # The server tells "no reward" from "reward 0" by presence, so an absent reward stays unset.
+    outcome_only = report_reward_request("d", None, "e", error=True, latency_ms=12.5).event
+    assert not outcome_only.HasField("reward")
+    assert outcome_only.HasField("error") and outcome_only.error is True
+    assert outcome_only.latency_ms == 12.5
+    zero = report_reward_request("d", 0.0, "e").event
+    assert zero.HasField("reward") and zero.reward == 0.0
+    assert not zero.HasField("error") and not zero.HasField("latency_ms")
+    no_error = report_reward_request("d", None, None, error=False).event
+    assert no_error.HasField("error") and no_error.error is False
+    assert no_error.event_id  # a fresh one when the caller names none
+    both = report_reward_request("d", 1.0, "e", latency_ms=0.0).event
+    assert (both.reward, both.latency_ms, both.HasField("latency_ms")) == (1.0, 0.0, True)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "message"),
+    [
+        ({}, "at least one of reward, error or latency_ms"),
+        ({"latency_ms": -1.0}, "latency_ms must be a finite number >= 0"),
+        ({"latency_ms": math.nan}, "latency_ms must be a finite number >= 0"),
+        ({"latency_ms": math.inf, "reward": 1.0}, "latency_ms must be a finite number >= 0"),
+    ],
+)
+def test_reward_events_are_checked_before_anything_is_sent(
+    outcome: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        report_reward_request("d", outcome.pop("reward", None), "e", **outcome)
+    # Nothing listens at the target: a ValueError, not a ServiceUnreachable, proves no call.
+    with BanditClient(closed_target(), timeout_s=2.0) as bandit:
+        with pytest.raises(ValueError, match=message):
+            bandit.report_reward("d", **outcome)
+        with bandit.reward_reporter() as reporter:
+            with pytest.raises(ValueError, match=message):
+                reporter.report("d", **outcome)
+            assert reporter.outstanding == 0
+
+    async def scenario() -> None:
+        async with AsyncBanditClient(closed_target(), timeout_s=2.0) as bandit:
+            with pytest.raises(ValueError, match=message):
+                await bandit.report_reward("d", **outcome)
+            async with bandit.reward_reporter() as reporter:
+                with pytest.raises(ValueError, match=message):
+                    await reporter.report("d", **outcome)
+                assert reporter.outstanding == 0
+
+    asyncio.run(scenario())
+
+
+def test_reporters_keep_their_positional_calls() -> None:
+    for report in (RewardReporter.report, AsyncRewardReporter.report):
+        signature = inspect.signature(report)
+        bound = signature.bind(None, "d", 1.0, "x")
+        assert (bound.arguments["reward"], bound.arguments["event_id"]) == (1.0, "x")
+        bound = signature.bind(None, "d", 1.0, event_id="x")
+        assert bound.arguments["event_id"] == "x"
+        signature.bind(None, "d", error=True, latency_ms=3.0)
+        with pytest.raises(TypeError):  # outcomes are keyword-only
+            signature.bind(None, "d", 1.0, "x", True)
+
+
+def test_reward_ledger_batches_guardrail_outcomes_with_presence() -> None:
+    ledger = RewardLedger(batch_size=10, flush_interval_s=0.05, max_pending=10)
+    ledger.add("d0", 1.0, "e0", 0.0)
+    ledger.add("d1", None, "e1", 0.0, True, 250.0)
+    ledger.add("d2", 0.0, "e2", 0.0, error=False)
+    first, second, third = ledger.cut_batch(0.0).events
+    assert first.HasField("reward") and not first.HasField("error")
+    assert not first.HasField("latency_ms")
+    assert not second.HasField("reward")
+    assert (second.error, second.latency_ms) == (True, 250.0)
+    assert third.HasField("reward") and third.HasField("error") and not third.error
+
+
+def test_decide_responses_carry_the_shadow_arms_to_mirror() -> None:
+    response = decisions_pb2.DecideResponse(
+        arm="a",
+        version="a-v1",
+        decision_id="d",
+        propensity=0.5,
+        policy=common_pb2.POLICY_THOMPSON,
+        epoch=3,
+        shadows=[decisions_pb2.ShadowDecision(arm="s", version="s-v1", decision_id="ds")],
+    )
+    decision = decision_from_response("checkout", response)
+    assert decision.shadows == (ShadowDecision("s", "s-v1", "ds"),)
+    assert decision_from_response("checkout", decisions_pb2.DecideResponse()).shadows == ()
+
+    batch = decisions_pb2.DecideBatchResponse(
+        arms=[decisions_pb2.BatchArm(name="a", version="a-v1", propensity=1.0)],
+        choices=[0, 0],
+        decision_ids=["d0", "d1"],
+        policy=common_pb2.POLICY_FIXED,
+        shadow_arms=[
+            decisions_pb2.BatchArm(name="s", version="s-v1"),
+            decisions_pb2.BatchArm(name="t", version="t-v1"),
+        ],
+        # Decision i, shadow arm j is at i * len(shadow_arms) + j.
+        shadow_decision_ids=["d0-s", "d0-t", "d1-s", "d1-t"],
+    )
+    first, second = decisions_from_batch("checkout", batch)
+    assert first.shadows == (
+        ShadowDecision("s", "s-v1", "d0-s"),
+        ShadowDecision("t", "t-v1", "d0-t"),
+    )
+    assert [s.decision_id for s in second.shadows] == ["d1-s", "d1-t"]
+    assert first.decision_id == "d0" and first.arm == "a"
+
+    del batch.shadow_decision_ids[-1]
+    with pytest.raises(ValueError, match="3 shadow decision ids"):
+        decisions_from_batch("checkout", batch)
+
+
+def test_policy_config_builds_gaussian_thompson() -> None:
+    config = policy_config("gaussian-thompson", prior_mean=0.4, prior_sd=0.2)
+    assert config.policy == common_pb2.POLICY_GAUSSIAN_THOMPSON
+    assert config.WhichOneof("params") == "gaussian_thompson"
+    assert config.gaussian_thompson.prior_mean == pytest.approx(0.4)
+    assert config.gaussian_thompson.prior_sd == pytest.approx(0.2)
+    bare = policy_config("gaussian_thompson")
+    assert bare.WhichOneof("params") is None  # the server's defaults
+    with pytest.raises(ValueError, match="prior_alpha does not apply to policy gaussian_thompson"):
+        policy_config("gaussian_thompson", prior_alpha=2.0)
+    with pytest.raises(ValueError, match="prior_mean does not apply to policy thompson"):
+        policy_config("thompson", prior_mean=0.5)
+
+
+def test_guardrail_builders_fill_one_kind_each() -> None:
+    errors = error_rate_guardrail("errors", 0.01, control_arm="v1", min_samples=300, level=0.9)
+    assert errors.WhichOneof("kind") == "error_rate"
+    assert (errors.name, errors.min_samples, errors.level) == ("errors", 300, 0.9)
+    assert (errors.error_rate.max_increase, errors.error_rate.control_arm) == (0.01, "v1")
+    latency = latency_guardrail("slow", 250.0, quantile=0.99)
+    assert latency.WhichOneof("kind") == "latency"
+    assert (latency.latency.ceiling_ms, latency.latency.quantile) == (250.0, 0.99)
+    # Zeros ask for the server's defaults (200 samples, level 0.95, p95, the default arm).
+    assert (latency.min_samples, latency.level) == (0, 0.0)
+    assert latency_guardrail("p95", 100.0).latency.quantile == 0.0
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: error_rate_guardrail("", 0.01), "needs a name"),
+        (lambda: error_rate_guardrail("e", -0.01), "max_increase"),
+        (lambda: error_rate_guardrail("e", math.nan), "max_increase"),
+        (lambda: error_rate_guardrail("e", 0.01, level=1.0), "level"),
+        (lambda: error_rate_guardrail("e", 0.01, min_samples=-1), "min_samples"),
+        (lambda: latency_guardrail("l", 0.0), "ceiling_ms"),
+        (lambda: latency_guardrail("l", math.inf), "ceiling_ms"),
+        (lambda: latency_guardrail("l", 100.0, quantile=1.0), "quantile"),
+        (lambda: arm_limits(cap=1.5), "cap is a share of traffic"),
+        (lambda: arm_limits(floor=-0.1), "floor is a share of traffic"),
+        (lambda: arm_limits(cap_until_rewards=100), "needs cap"),
+        (lambda: arm_limits(ramp_steps=(0.1, 2.0)), "ramp step 2"),
+        (lambda: arm_limits(ramp_min_decisions=10), "give ramp_steps"),
+        (lambda: arm_limits(ramp_steps=(0.1,), ramp_min_seconds=-1.0), "ramp_min_seconds"),
+    ],
+)
+def test_admin_builders_refuse_impossible_values(build: Callable[[], Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_arm_limits_sets_only_what_is_given() -> None:
+    empty = arm_limits()
+    assert empty == admin_pb2.ArmLimits()
+    capped = arm_limits(cap=0.05, cap_until_rewards=1000)
+    assert capped.HasField("cap") and not capped.HasField("floor")
+    assert (capped.cap, capped.cap_until_rewards) == (0.05, 1000)
+    assert not capped.HasField("ramp")
+    # A cap of 0 is a cap, not "no cap": presence carries it.
+    assert arm_limits(cap=0.0).HasField("cap")
+    ramp = arm_limits(ramp_steps=[0.05, 0.25, 0.5], ramp_min_decisions=500, ramp_min_seconds=60)
+    assert list(ramp.ramp.steps) == [0.05, 0.25, 0.5]
+    assert (ramp.ramp.min_decisions_per_step, ramp.ramp.min_seconds_per_step) == (500, 60.0)
+
+
+def test_admin_calls_name_the_actor(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(getpass, "getuser", lambda: "carol")
+    monkeypatch.setattr(socket, "gethostname", lambda: "build-7")
+    assert default_actor() == "carol@build-7"
+    with AdminClient(closed_target(), token="t") as admin:
+        assert admin.actor == "carol@build-7"
+    with AdminClient(closed_target(), actor="deploy-bot") as admin:
+        assert admin.actor == "deploy-bot"
+    assert admin_metadata("t", "bob@host") == (
+        ("authorization", "Bearer t"),
+        ("x-banditd-actor", "bob@host"),
+    )
+    assert admin_metadata(None, "") == ()
+    with pytest.raises(ValueError, match="printable ASCII"):
+        AdminClient(closed_target(), actor="jörg")
+    # A login or host name that cannot travel in a header is made printable, not refused.
+    monkeypatch.setattr(getpass, "getuser", lambda: "jörg")
+    assert default_actor() == "j?rg@build-7"
+
+
+class RecordingAdmin:
+    """A real gRPC server offering banditd's Admin service that records every call (name,
+    request, metadata) and answers with a canned reply (a message, or a function of the
+    request), so that the requests the client builds are checked over the wire."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any, dict[str, str]]] = []
+        self.replies: dict[str, Any] = {}
+        handlers = {}
+        for method in admin_pb2.DESCRIPTOR.services_by_name["Admin"].methods:
+            request_class = getattr(admin_pb2, method.input_type.name)
+            response_class = getattr(admin_pb2, method.output_type.name)
+            handlers[method.name] = grpc.unary_unary_rpc_method_handler(
+                self._handler(method.name, response_class),
+                request_deserializer=request_class.FromString,
+                response_serializer=response_class.SerializeToString,
+            )
+        self._server = grpc.server(ThreadPoolExecutor(max_workers=4))
+        self._server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler("banditd.v1.Admin", handlers),)
+        )
+        self.target = f"127.0.0.1:{self._server.add_insecure_port('127.0.0.1:0')}"
+        self._server.start()
+
+    def _handler(self, name: str, response_class: Any) -> Callable[[Any, Any], Any]:
+        def handle(request: Any, context: Any) -> Any:
+            self.calls.append((name, request, dict(context.invocation_metadata())))
+            reply = self.replies.get(name)
+            if callable(reply):
+                reply = reply(request)
+            return reply if reply is not None else response_class()
+
+        return handle
+
+    def last(self, name: str) -> tuple[Any, dict[str, str]]:
+        """The request and metadata of the latest call of `name`."""
+        for called, request, metadata in reversed(self.calls):
+            if called == name:
+                return request, metadata
+        raise AssertionError(f"no {name} call; calls: {[c[0] for c in self.calls]}")
+
+    def stop(self) -> None:
+        self._server.stop(None)
+
+
+@pytest.fixture
+def recording_admin() -> Iterator[RecordingAdmin]:
+    admin = RecordingAdmin()
+    yield admin
+    admin.stop()
+
+
+def test_admin_client_builds_the_rollout_requests(recording_admin: RecordingAdmin) -> None:
+    recorder = recording_admin
+    recorder.replies["GetHistory"] = admin_pb2.History(
+        entries=[admin_pb2.HistoryEntry(action="add_arm", actor=ACTOR, arm="s", epoch=2)]
+    )
+    with AdminClient(recorder.target, token="secret", actor=ACTOR) as admin:
+        errors = error_rate_guardrail("errors", 0.02)
+        admin.create_experiment("x", ["a", "b"], policy="gaussian_thompson", guardrails=[errors])
+        admin.add_arm("x", "s", "s-v1", shadow=True)
+        admin.add_arm("x", "c", "c-v1", weight=2.0, limits=arm_limits(cap=0.1, floor=0.01))
+        admin.set_arm_limits("x", "c", ramp_steps=(0.05, 0.5), ramp_min_seconds=30.0)
+        admin.set_arm_limits("x", "b")
+        admin.switch_arm("x", "b")
+        admin.readmit_arm("x", "c")
+        admin.set_guardrails("x", [latency_guardrail("slow", 300.0)])
+        entries = admin.history("x", limit=5)
+        with pytest.raises(ValueError, match="limit must be 1 to 10000"):
+            admin.history("x", limit=0)
+
+    # Every admin call carries the token and who acted.
+    for name, _, metadata in recorder.calls:
+        assert metadata["x-banditd-actor"] == ACTOR, name
+        assert metadata["authorization"] == "Bearer secret", name
+
+    create, _ = recorder.last("CreateExperiment")
+    assert create.policy.policy == common_pb2.POLICY_GAUSSIAN_THOMPSON
+    assert list(create.guardrails) == [errors]
+    shadow, plain = [r for n, r, _ in recorder.calls if n == "AddArm"]
+    assert (shadow.arm.name, shadow.arm.version, shadow.arm.shadow) == ("s", "s-v1", True)
+    assert not shadow.arm.HasField("limits")
+    assert (plain.arm.shadow, plain.weight) == (False, 2.0)
+    assert (plain.arm.limits.cap, plain.arm.limits.floor) == (0.1, 0.01)
+    ramp, cleared = [r for n, r, _ in recorder.calls if n == "SetArmLimits"]
+    assert (ramp.experiment, ramp.arm) == ("x", "c")
+    assert list(ramp.limits.ramp.steps) == [0.05, 0.5]
+    assert ramp.limits.ramp.min_seconds_per_step == 30.0
+    assert not ramp.limits.HasField("cap") and not ramp.limits.HasField("floor")
+    assert (cleared.arm, cleared.HasField("limits")) == ("b", False)
+    assert recorder.last("SwitchArm")[0] == admin_pb2.ArmRef(experiment="x", arm="b")
+    assert recorder.last("ReadmitArm")[0] == admin_pb2.ArmRef(experiment="x", arm="c")
+    guardrails, _ = recorder.last("SetGuardrails")
+    assert [g.name for g in guardrails.guardrails] == ["slow"]
+    assert recorder.last("GetHistory")[0] == admin_pb2.GetHistoryRequest(experiment="x", limit=5)
+    assert [(e.action, e.actor) for e in entries] == [("add_arm", ACTOR)]
+
+
 # -- against a real server ---------------------------------------------------------------
 
 
@@ -500,3 +813,214 @@ def test_async_reward_reporter_resends_to_a_restarted_server(start_server: Any) 
     assert (acknowledged, rejected) == (200, 0)
     assert resent >= 1
     assert rewards_recorded(servers[-1].target, token, experiment) == 200
+
+
+# -- rollouts against a real server (need the server side of the rollout contract) ------
+
+
+def eventually(check: Callable[[], Any], what: str, timeout_s: float = 10.0) -> Any:
+    """Polls `check` until it returns something truthy: admin changes reach the data plane
+    within a refresh interval, and guardrails are judged in the background."""
+    deadline = time.monotonic() + timeout_s
+    while not (result := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return result
+
+
+def arm_states(admin: AdminClient, experiment: str) -> dict[str, int]:
+    return {arm.name: arm.state for arm in admin.status(experiment).arms}
+
+
+def test_decide_names_the_shadow_arms_to_mirror_and_never_serves_them(
+    server: Any, client: BanditClient
+) -> None:
+    experiment = new_experiment(server.target, server.admin_token, arms=("a", "b"))
+    with AdminClient(server.target, token=server.admin_token, actor=ACTOR) as admin:
+        added = admin.add_arm(experiment, "s", "s-v1", shadow=True)
+        assert {a.name: a.state for a in added.arms}["s"] == admin_pb2.ARM_STATE_SHADOW
+        decision = eventually(
+            lambda: (d := client.decide(experiment)).shadows and d, "the shadow arm to be named"
+        )
+        assert decision.arm in {"a", "b"}
+        (shadow,) = decision.shadows
+        assert (shadow.arm, shadow.version) == ("s", "s-v1")
+        assert shadow.decision_id and shadow.decision_id != decision.decision_id
+
+        decisions = client.decide_batch(experiment, 300)
+        assert {d.arm for d in decisions} <= {"a", "b"}  # mirrored, never served
+        assert all([s.arm for s in d.shadows] == ["s"] for d in decisions)
+        shadow_ids = {d.shadows[0].decision_id for d in decisions}
+        assert len(shadow_ids) == 300 and not shadow_ids & {d.decision_id for d in decisions}
+
+        # The shadow's outcomes are reported against its own decision ids.
+        assert client.report_reward(shadow.decision_id, 1.0, latency_ms=40.0) is False
+        server.engine.flush()
+        arms = {arm.name: arm for arm in admin.status(experiment).arms}
+        assert arms["s"].state == admin_pb2.ARM_STATE_SHADOW
+        assert arms["s"].rewards == 1 and arms["s"].observations == 1
+        assert arms["a"].pulls + arms["b"].pulls >= 301
+
+
+def test_guardrail_outcomes_are_recorded_apart_from_rewards(
+    server: Any, client: BanditClient, experiment: str
+) -> None:
+    d0, d1, d2, d3, *rest = client.decide_batch(experiment, 104)
+    assert client.report_reward(d0.decision_id, error=True, latency_ms=30.0) is False
+    assert client.report_reward(d1.decision_id, latency_ms=10.0, event_id="lat") is False
+    assert client.report_reward(d1.decision_id, latency_ms=10.0, event_id="lat") is True
+    assert client.report_reward(d2.decision_id, 1.0, error=False, latency_ms=20.0) is False
+    # The reward and the guardrail observation of one decision may come separately.
+    assert client.report_reward(d3.decision_id, error=False, event_id="served") is False
+    assert client.report_reward(d3.decision_id, 1.0, event_id="converted") is False
+    with client.reward_reporter(batch_size=25) as reporter:
+        for i, decision in enumerate(rest):  # 100 more: 10 errors, every one with a latency
+            reporter.report(decision.decision_id, error=i % 10 == 0, latency_ms=5.0 + i)
+        assert reporter.flush(timeout_s=30)
+        assert (reporter.accepted, reporter.rejected) == (100, 0)
+
+    with AdminClient(server.target, token=server.admin_token) as admin:
+        arms = admin.status(experiment).arms
+    assert sum(arm.rewards for arm in arms) == 2  # d2 and d3; outcomes alone are no rewards
+    assert sum(arm.observations for arm in arms) == 104
+    assert sum(arm.errors for arm in arms) == 11
+    assert max(arm.latency_p95_ms for arm in arms) > 0
+
+
+def test_admin_client_limits_switch_guardrails_and_history(server: Any) -> None:
+    name = f"exp-{uuid.uuid4().hex[:10]}"
+    with (
+        AdminClient(server.target, token=server.admin_token, actor=ACTOR) as admin,
+        BanditClient(server.target, timeout_s=5.0) as bandit,
+    ):
+        created = admin.create_experiment(
+            name, [("a", "a-v1"), ("b", "b-v1")], guardrails=[error_rate_guardrail("errors", 0.02)]
+        )
+        assert [g.name for g in created.guardrails] == ["errors"]
+        assert created.guardrails[0].error_rate.max_increase == pytest.approx(0.02)
+
+        added = admin.add_arm(name, "c", "c-v1", limits=arm_limits(cap=0.1))
+        limits = {a.name: a.limits for a in added.arms}["c"]
+        assert limits.HasField("cap") and limits.cap == pytest.approx(0.1)
+
+        ramped = admin.set_arm_limits(name, "c", ramp_steps=(0.05, 0.5), ramp_min_decisions=10**6)
+        ramp = {a.name: a.limits for a in ramped.arms}["c"].ramp
+        assert list(ramp.steps) == pytest.approx([0.05, 0.5]) and ramp.step == 0
+        # The first step pins the arm's share at 5%.
+        status = {a.name: a for a in admin.status(name).arms}["c"]
+        assert status.cap == pytest.approx(0.05) and status.floor == pytest.approx(0.05)
+        cleared = admin.set_arm_limits(name, "c")
+        c_limits = {a.name: a.limits for a in cleared.arms}["c"]
+        assert not (c_limits.HasField("cap") or c_limits.HasField("floor") or c_limits.ramp.steps)
+
+        switched = admin.switch_arm(name, "b")
+        assert switched.policy.policy == common_pb2.POLICY_FIXED
+        assert dict(switched.policy.fixed.weights)["b"] > 0
+        assert all(w == 0 for arm, w in switched.policy.fixed.weights.items() if arm != "b")
+        eventually(
+            lambda: all(d.arm == "b" for d in bandit.decide_batch(name, 50)), "the switch to b"
+        )
+
+        replaced = admin.set_guardrails(name, [latency_guardrail("slow", 250.0, quantile=0.99)])
+        assert [g.name for g in replaced.guardrails] == ["slow"]
+        assert admin.get_experiment(name).guardrails[0].latency.ceiling_ms == 250.0
+
+        entries = admin.history(name)
+        assert len(entries) >= 6  # create, add, limits twice, switch, guardrails
+        assert all(e.actor == ACTOR for e in entries)
+        assert [e.epoch for e in entries] == sorted(e.epoch for e in entries)
+        assert entries[-1].epoch == replaced.epoch
+        assert [e.epoch for e in admin.history(name, limit=2)] == [e.epoch for e in entries[-2:]]
+
+
+def test_a_breached_guardrail_rolls_an_arm_back_and_readmit_brings_it_back(server: Any) -> None:
+    name = f"exp-{uuid.uuid4().hex[:10]}"
+    with (
+        AdminClient(server.target, token=server.admin_token, actor=ACTOR) as admin,
+        BanditClient(server.target, timeout_s=5.0) as bandit,
+    ):
+        admin.create_experiment(
+            name,
+            [("ctl", "ctl-v1"), ("bad", "bad-v2")],
+            policy=policy_config("fixed", weights={"ctl": 1, "bad": 1}),
+            guardrails=[
+                error_rate_guardrail("errors", 0.05, control_arm="ctl", min_samples=30, level=0.9)
+            ],
+        )
+        decisions = bandit.decide_batch(name, 400)
+        with bandit.reward_reporter() as reporter:
+            for decision in decisions:
+                reporter.report(decision.decision_id, error=decision.arm == "bad")
+            assert reporter.flush(timeout_s=30)
+
+        def rolled_back() -> Any:
+            server.engine.flush()
+            arm = {a.name: a for a in admin.status(name).arms}["bad"]
+            return arm if arm.state == admin_pb2.ARM_STATE_ROLLED_BACK else None
+
+        bad = eventually(rolled_back, "the guardrail to roll 'bad' back", timeout_s=20)
+        assert bad.rollback.guardrail == "errors"
+        assert bad.rollback.probability >= 0.9
+        assert bad.rollback.samples >= 30 and bad.rollback.control_samples >= 30
+        assert bad.rollback.reason
+        eventually(
+            lambda: all(d.arm == "ctl" for d in bandit.decide_batch(name, 100)),
+            "traffic to leave the rolled-back arm",
+        )
+        automatic = [e for e in admin.history(name) if e.arm == "bad" and e.actor != ACTOR]
+        assert automatic, "the rollback is in the history"
+
+        # Without the guardrail nothing rolls it back again; re-admit makes it live.
+        admin.set_guardrails(name, [])
+        readmitted = admin.readmit_arm(name, "bad")
+        arm = {a.name: a for a in readmitted.arms}["bad"]
+        assert arm.state == admin_pb2.ARM_STATE_LIVE and not arm.HasField("rollback")
+        assert arm_states(admin, name)["bad"] == admin_pb2.ARM_STATE_LIVE
+        last = admin.history(name)[-1]
+        assert (last.actor, last.arm, last.epoch) == (ACTOR, "bad", readmitted.epoch)
+
+
+def test_gaussian_thompson_experiment_decides(server: Any, client: BanditClient) -> None:
+    name = f"exp-{uuid.uuid4().hex[:10]}"
+    with AdminClient(server.target, token=server.admin_token) as admin:
+        created = admin.create_experiment(
+            name,
+            ["a", "b"],
+            policy=policy_config("gaussian_thompson", prior_mean=0.5, prior_sd=0.3),
+            reward_type="continuous",
+            reward_min=0.0,
+            reward_max=100.0,
+        )
+    assert created.policy.policy == common_pb2.POLICY_GAUSSIAN_THOMPSON
+    assert created.policy.gaussian_thompson.prior_sd == pytest.approx(0.3)
+    decision = client.decide(name)
+    assert decision.policy == "gaussian_thompson" and decision.arm in {"a", "b"}
+    assert client.report_reward(decision.decision_id, 42.0, latency_ms=3.0) is False
+
+
+def test_async_client_sees_shadows_and_reports_guardrail_outcomes(server: Any) -> None:
+    experiment = new_experiment(server.target, server.admin_token, arms=("a", "b"))
+    with AdminClient(server.target, token=server.admin_token) as admin:
+        admin.add_arm(experiment, "s", "s-v1", shadow=True)
+
+    async def scenario() -> None:
+        async with AsyncBanditClient(server.target, timeout_s=5.0) as bandit:
+            deadline = time.monotonic() + 10
+            while not (decision := await bandit.decide(experiment)).shadows:
+                assert time.monotonic() < deadline, "the shadow arm was never named"
+                await asyncio.sleep(0.05)
+            assert [s.arm for s in decision.shadows] == ["s"]
+            batch = await bandit.decide_batch(experiment, 20)
+            assert all(len(d.shadows) == 1 for d in batch)
+            assert await bandit.report_reward(decision.decision_id, error=True) is False
+            async with bandit.reward_reporter() as reporter:
+                for d in batch:
+                    await reporter.report(d.shadows[0].decision_id, latency_ms=12.0)
+                assert await reporter.flush(timeout_s=30)
+                assert (reporter.accepted, reporter.rejected) == (20, 0)
+
+    asyncio.run(scenario())
+    with AdminClient(server.target, token=server.admin_token) as admin:
+        arms = {arm.name: arm for arm in admin.status(experiment).arms}
+    assert arms["s"].observations == 20 and arms["s"].rewards == 0
+    assert arms["a"].errors + arms["b"].errors == 1

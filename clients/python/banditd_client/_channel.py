@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import socket
 from typing import Final
 
 import grpc
@@ -33,6 +35,40 @@ def open_aio_channel(target: str) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
 
 
+ACTOR_METADATA_KEY: Final = "x-banditd-actor"
+
+
 def auth_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
     """Call metadata carrying the admin token, or none without a token."""
     return (("authorization", f"Bearer {token}"),) if token else ()
+
+
+def default_actor() -> str:
+    """Who is making admin changes, for the history: "user@host" of this process."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment nor the password database
+        user = "unknown"
+    return _printable(f"{user}@{socket.gethostname()}")
+
+
+def check_actor(actor: str) -> str:
+    """Refuses an actor name that cannot travel as a gRPC header value."""
+    if _printable(actor) != actor:
+        raise ValueError(
+            f"actor must be printable ASCII without surrounding spaces (it is sent as "
+            f"{ACTOR_METADATA_KEY} metadata), "
+            f"got {actor!r}"
+        )
+    return actor
+
+
+def admin_metadata(token: str | None, actor: str) -> tuple[tuple[str, str], ...]:
+    """Metadata of every admin call: the token (if any) and who is acting (if named)."""
+    actor_entry = ((ACTOR_METADATA_KEY, actor),) if actor else ()
+    return auth_metadata(token) + actor_entry
+
+
+def _printable(text: str) -> str:
+    # gRPC header values must be printable ASCII; a hostname or login name may not be.
+    return "".join(c if " " <= c <= "~" else "?" for c in text).strip()

@@ -17,7 +17,7 @@ from typing import Final, NamedTuple
 import grpc
 from banditd.v1 import decisions_pb2
 
-from banditd_client._wire import Message
+from banditd_client._wire import Message, reward_event
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,8 @@ class RewardLedger:
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
         self.max_pending = max_pending
-        self._pending: deque[tuple[str, float, str]] = deque()
+        # (decision_id, reward, event_id, error, latency_ms); None: not reported.
+        self._pending: deque[tuple[str, float | None, str, bool | None, float | None]] = deque()
         self._pending_since = 0.0
         # Insertion order is batch age: the first entry holds the oldest unacked event.
         self._unacked: dict[int, _Batch] = {}
@@ -95,11 +96,19 @@ class RewardLedger:
     def has_room(self) -> bool:
         return self.outstanding < self.max_pending
 
-    def add(self, decision_id: str, reward: float, event_id: str, now: float) -> bool:
+    def add(
+        self,
+        decision_id: str,
+        reward: float | None,
+        event_id: str,
+        now: float,
+        error: bool | None = None,
+        latency_ms: float | None = None,
+    ) -> bool:
         """Queues one event; True when the batch cutter should wake up (first event, full batch)."""
         if not self._pending:
             self._pending_since = now
-        self._pending.append((decision_id, reward, event_id))
+        self._pending.append((decision_id, reward, event_id, error, latency_ms))
         self._reported += 1
         self.outstanding += 1
         return len(self._pending) in (1, self.batch_size)
@@ -130,10 +139,7 @@ class RewardLedger:
         """Moves up to batch_size pending events into a new unacked RewardBatch."""
         size = min(len(self._pending), self.batch_size)
         first_seq = self._reported - len(self._pending)
-        events = [
-            decisions_pb2.RewardEvent(decision_id=decision_id, reward=reward, event_id=event_id)
-            for decision_id, reward, event_id in (self._pending.popleft() for _ in range(size))
-        ]
+        events = [reward_event(*self._pending.popleft()) for _ in range(size)]
         batch_id = self._next_batch_id
         self._next_batch_id += 1
         message = decisions_pb2.RewardBatch(batch_id=batch_id, events=events)

@@ -1,12 +1,14 @@
 """AdminClient: one thin method per Admin RPC, returning the protobuf messages.
 
-Also builds the two admin values that need more than a constructor call: a PolicyConfig
-from a policy name and its parameters, and a RewardType from its name. banditctl uses
-the same builders.
+Also builds the admin values that need more than a constructor call: a PolicyConfig from
+a policy name and its parameters, a RewardType from its name, an arm's ArmLimits (cap,
+floor, ramp) and Guardrails. banditctl uses the same builders. Every call carries the
+acting person's name (x-banditd-actor), which the server records in the history.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final
@@ -14,7 +16,7 @@ from typing import Any, Final
 import grpc
 from banditd.v1 import admin_pb2, admin_pb2_grpc
 
-from banditd_client._channel import auth_metadata, open_channel
+from banditd_client._channel import admin_metadata, check_actor, default_actor, open_channel
 from banditd_client._wire import Message, policy_name, policy_value
 from banditd_client.client import DEFAULT_TARGET
 from banditd_client.errors import rpc_errors
@@ -27,11 +29,14 @@ REWARD_TYPE_NAMES: Final[dict[int, str]] = {value: name for name, value in REWAR
 ARM_STATE_NAMES: Final[dict[int, str]] = {
     admin_pb2.ARM_STATE_LIVE: "live",
     admin_pb2.ARM_STATE_RETIRED: "retired",
+    admin_pb2.ARM_STATE_SHADOW: "shadow",
+    admin_pb2.ARM_STATE_ROLLED_BACK: "rolled-back",
 }
 
 # The parameters each policy takes (keyword names of policy_config).
 POLICY_PARAMETERS: Final[dict[str, frozenset[str]]] = {
     "thompson": frozenset({"prior_alpha", "prior_beta"}),
+    "gaussian_thompson": frozenset({"prior_mean", "prior_sd"}),
     "ucb1": frozenset({"exploration"}),
     "kl_ucb": frozenset({"exploration"}),
     "epsilon_greedy": frozenset({"epsilon"}),
@@ -40,6 +45,9 @@ POLICY_PARAMETERS: Final[dict[str, frozenset[str]]] = {
 
 # Arms given as "name" or (name, version).
 ArmArg = str | tuple[str, str]
+
+# GetHistoryRequest.limit's range, from admin.proto.
+MAX_HISTORY_ENTRIES: Final = 10_000
 
 
 def reward_type_value(name: str) -> admin_pb2.RewardType:
@@ -60,9 +68,13 @@ def policy_config(
     exploration: float | None = None,
     epsilon: float | None = None,
     weights: Mapping[str, float] | None = None,
+    prior_mean: float | None = None,
+    prior_sd: float | None = None,
 ) -> Message:
-    """A PolicyConfig for a policy name ("thompson", "ucb1", "kl_ucb", "epsilon_greedy",
-    "fixed"; dashes work too) and the parameters that belong to it.
+    """A PolicyConfig for a policy name ("thompson", "gaussian_thompson", "ucb1", "kl_ucb",
+    "epsilon_greedy", "fixed"; dashes work too) and the parameters that belong to it.
+
+    gaussian_thompson's prior_mean and prior_sd are on the reward range scaled to [0, 1].
 
     A parameter of another policy is refused rather than silently dropped. Parameters left
     out take the server's defaults.
@@ -76,6 +88,8 @@ def policy_config(
         "exploration": exploration,
         "epsilon": epsilon,
         "weights": weights,
+        "prior_mean": prior_mean,
+        "prior_sd": prior_sd,
     }
     allowed = POLICY_PARAMETERS[name]
     misplaced = sorted(key for key, val in given.items() if val is not None and key not in allowed)
@@ -94,7 +108,129 @@ def policy_config(
         config.epsilon_greedy.epsilon = epsilon
     if weights is not None:
         config.fixed.weights.update({arm: float(w) for arm, w in weights.items()})
+    if prior_mean is not None:
+        config.gaussian_thompson.prior_mean = prior_mean
+    if prior_sd is not None:
+        config.gaussian_thompson.prior_sd = prior_sd
     return config
+
+
+def arm_limits(
+    *,
+    cap: float | None = None,
+    floor: float | None = None,
+    cap_until_rewards: int = 0,
+    ramp_steps: Sequence[float] = (),
+    ramp_min_decisions: int = 0,
+    ramp_min_seconds: float = 0.0,
+) -> Message:
+    """An ArmLimits: bounds on one live arm's traffic share that every policy respects.
+
+    cap, floor: at most / at least this share (0 to 1); None leaves it out.
+    cap_until_rewards: the cap lifts once the arm has this many rewards (0: it stays).
+    ramp_steps, e.g. (0.05, 0.25, 0.5): a canary ramp; the arm gets exactly the current
+    step's share and moves on after ramp_min_decisions decisions and ramp_min_seconds in
+    the step, while every guardrail holds. Nothing given: an empty ArmLimits (no limits).
+    """
+    limits = admin_pb2.ArmLimits()
+    if cap is not None:
+        limits.cap = _share("cap", cap)
+    if floor is not None:
+        limits.floor = _share("floor", floor)
+    _whole("cap_until_rewards", cap_until_rewards)
+    if cap_until_rewards and cap is None:
+        raise ValueError("cap_until_rewards lifts a cap; it needs cap as well")
+    limits.cap_until_rewards = cap_until_rewards
+    if isinstance(ramp_steps, str):
+        raise TypeError("ramp_steps must be a sequence of shares, not one string")
+    _whole("ramp_min_decisions", ramp_min_decisions)
+    if not (math.isfinite(ramp_min_seconds) and ramp_min_seconds >= 0):
+        raise ValueError(f"ramp_min_seconds must be a finite number >= 0, got {ramp_min_seconds}")
+    if ramp_steps:
+        limits.ramp.steps.extend(_share(f"ramp step {i + 1}", s) for i, s in enumerate(ramp_steps))
+        limits.ramp.min_decisions_per_step = ramp_min_decisions
+        limits.ramp.min_seconds_per_step = ramp_min_seconds
+    elif ramp_min_decisions or ramp_min_seconds:
+        raise ValueError("ramp_min_decisions and ramp_min_seconds apply to a ramp: give ramp_steps")
+    return limits
+
+
+def has_limits(limits: Message) -> bool:
+    """True when an ArmLimits sets a cap, a floor or a ramp."""
+    return bool(limits.HasField("cap") or limits.HasField("floor") or limits.ramp.steps)
+
+
+def error_rate_guardrail(
+    name: str,
+    max_increase: float,
+    *,
+    control_arm: str = "",
+    min_samples: int = 0,
+    level: float = 0.0,
+) -> Message:
+    """A Guardrail: an arm's error rate may exceed the control arm's by at most
+    max_increase (0.01 is one percentage point), else the arm is rolled back.
+
+    control_arm "" is the experiment's default arm; min_samples 0 and level 0 take the
+    server's defaults (200 observations, posterior probability 0.95).
+    """
+    _check_guardrail(name, min_samples, level)
+    if not (math.isfinite(max_increase) and 0 <= max_increase <= 1):
+        raise ValueError(
+            f"max_increase is a difference of error rates, 0 to 1 (0.01 is one percentage "
+            f"point), got {max_increase}"
+        )
+    return admin_pb2.Guardrail(
+        name=name,
+        error_rate=admin_pb2.ErrorRateGuardrail(max_increase=max_increase, control_arm=control_arm),
+        min_samples=min_samples,
+        level=level,
+    )
+
+
+def latency_guardrail(
+    name: str,
+    ceiling_ms: float,
+    *,
+    quantile: float = 0.0,
+    min_samples: int = 0,
+    level: float = 0.0,
+) -> Message:
+    """A Guardrail: the `quantile` of an arm's latency may not exceed ceiling_ms, else the
+    arm is rolled back. quantile 0 is the server's default, 0.95 (p95)."""
+    _check_guardrail(name, min_samples, level)
+    if not (math.isfinite(ceiling_ms) and ceiling_ms > 0):
+        raise ValueError(f"ceiling_ms must be a finite number > 0, got {ceiling_ms}")
+    if not (quantile == 0 or 0 < quantile < 1):
+        raise ValueError(f"quantile must be within (0, 1), e.g. 0.95 for p95, got {quantile}")
+    return admin_pb2.Guardrail(
+        name=name,
+        latency=admin_pb2.LatencyGuardrail(ceiling_ms=ceiling_ms, quantile=quantile),
+        min_samples=min_samples,
+        level=level,
+    )
+
+
+def _check_guardrail(name: str, min_samples: int, level: float) -> None:
+    if not name:
+        raise ValueError("a guardrail needs a name")
+    _whole("min_samples", min_samples)
+    if not (level == 0 or 0 < level < 1):
+        raise ValueError(
+            f"level is the breach probability that rolls an arm back, within (0, 1), got {level}"
+        )
+
+
+def _share(what: str, value: float) -> float:
+    value = float(value)
+    if not (math.isfinite(value) and 0 <= value <= 1):
+        raise ValueError(f"{what} is a share of traffic, 0 to 1, got {value}")
+    return value
+
+
+def _whole(what: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{what} must be a whole number >= 0, got {value!r}")
 
 
 def _arm_spec(arm: ArmArg) -> Message:
@@ -103,8 +239,12 @@ def _arm_spec(arm: ArmArg) -> Message:
 
 
 class AdminClient:
-    """The admin plane: experiments, arms, policies and status. Needs the admin token
-    when the server has one configured (BANDITD_ADMIN_TOKEN on the server)."""
+    """The admin plane: experiments, arms, policies, guardrails, status and history.
+
+    Needs the admin token when the server has one configured (BANDITD_ADMIN_TOKEN on the
+    server). `actor` names who makes the changes in the experiment's history; it defaults
+    to "user@host" of this process, and "" sends no name.
+    """
 
     def __init__(
         self,
@@ -113,10 +253,12 @@ class AdminClient:
         token: str | None = None,
         timeout_s: float = 5.0,
         channel: grpc.Channel | None = None,
+        actor: str | None = None,
     ) -> None:
         self.target = target
         self.timeout_s = timeout_s
-        self._metadata = auth_metadata(token)
+        self.actor = default_actor() if actor is None else check_actor(actor)
+        self._metadata = admin_metadata(token, self.actor)
         self._owns_channel = channel is None
         self._channel = channel if channel is not None else open_channel(target)
         self._stub = admin_pb2_grpc.AdminStub(self._channel)
@@ -132,8 +274,11 @@ class AdminClient:
         reward_max: float | None = None,
         default_arm: str | None = None,
         description: str = "",
+        guardrails: Sequence[Message] = (),
     ) -> Message:
-        """Creates an experiment; arms are names or (name, version) pairs. Returns it."""
+        """Creates an experiment; arms are names or (name, version) pairs. Returns it.
+
+        guardrails: built with error_rate_guardrail() and latency_guardrail()."""
         request = admin_pb2.CreateExperimentRequest(
             name=name,
             description=description,
@@ -143,6 +288,7 @@ class AdminClient:
             reward_max=0.0 if reward_max is None else reward_max,
             arms=[_arm_spec(arm) for arm in arms],
             default_arm=default_arm or "",
+            guardrails=list(guardrails),
         )
         return self._call(self._stub.CreateExperiment, request)
 
@@ -154,13 +300,72 @@ class AdminClient:
         return list(response.experiments)
 
     def add_arm(
-        self, experiment: str, arm: str, version: str = "", *, weight: float = 0.0
+        self,
+        experiment: str,
+        arm: str,
+        version: str = "",
+        *,
+        weight: float = 0.0,
+        shadow: bool = False,
+        limits: Message | None = None,
     ) -> Message:
-        """Adds a live arm; `weight` counts only under the fixed policy."""
-        request = admin_pb2.AddArmRequest(
-            experiment=experiment, arm=_arm_spec((arm, version)), weight=weight
-        )
+        """Adds an arm: live, or with shadow=True mirrored by every decision but never
+        served. `weight` counts only under the fixed policy; `limits` is an ArmLimits
+        (see arm_limits()) to start it capped or on a ramp."""
+        spec = admin_pb2.ArmSpec(name=arm, version=version, shadow=shadow)
+        if limits is not None and has_limits(limits):
+            spec.limits.CopyFrom(limits)
+        request = admin_pb2.AddArmRequest(experiment=experiment, arm=spec, weight=weight)
         return self._call(self._stub.AddArm, request)
+
+    def set_arm_limits(
+        self,
+        experiment: str,
+        arm: str,
+        *,
+        cap: float | None = None,
+        floor: float | None = None,
+        cap_until_rewards: int = 0,
+        ramp_steps: Sequence[float] = (),
+        ramp_min_decisions: int = 0,
+        ramp_min_seconds: float = 0.0,
+    ) -> Message:
+        """Replaces an arm's cap, floor and ramp (see arm_limits()); nothing given clears
+        them. Returns the experiment."""
+        limits = arm_limits(
+            cap=cap,
+            floor=floor,
+            cap_until_rewards=cap_until_rewards,
+            ramp_steps=ramp_steps,
+            ramp_min_decisions=ramp_min_decisions,
+            ramp_min_seconds=ramp_min_seconds,
+        )
+        request = admin_pb2.SetArmLimitsRequest(experiment=experiment, arm=arm)
+        if has_limits(limits):
+            request.limits.CopyFrom(limits)
+        return self._call(self._stub.SetArmLimits, request)
+
+    def switch_arm(self, experiment: str, arm: str) -> Message:
+        """Blue-green: all traffic to `arm` in one atomic change (fixed weights 1 for it,
+        0 for the others). Switch back the same way."""
+        return self._call(self._stub.SwitchArm, _arm_ref(experiment, arm))
+
+    def readmit_arm(self, experiment: str, arm: str) -> Message:
+        """Makes an arm that a guardrail rolled back live again."""
+        return self._call(self._stub.ReadmitArm, _arm_ref(experiment, arm))
+
+    def set_guardrails(self, experiment: str, guardrails: Sequence[Message]) -> Message:
+        """Replaces the experiment's guardrails (an empty list removes them all)."""
+        request = admin_pb2.SetGuardrailsRequest(experiment=experiment, guardrails=list(guardrails))
+        return self._call(self._stub.SetGuardrails, request)
+
+    def history(self, experiment: str, limit: int = 100) -> list[Message]:
+        """The latest `limit` HistoryEntry messages (admin changes and automatic actions:
+        who, what, which arm, why), oldest first."""
+        if isinstance(limit, bool) or not 1 <= limit <= MAX_HISTORY_ENTRIES:
+            raise ValueError(f"limit must be 1 to {MAX_HISTORY_ENTRIES}, got {limit!r}")
+        request = admin_pb2.GetHistoryRequest(experiment=experiment, limit=limit)
+        return list(self._call(self._stub.GetHistory, request).entries)
 
     def retire_arm(self, experiment: str, arm: str) -> Message:
         return self._call(self._stub.RetireArm, _arm_ref(experiment, arm))
@@ -184,7 +389,9 @@ class AdminClient:
         return self._call(self._stub.ResumeExperiment, _experiment_ref(experiment))
 
     def status(self, experiment: str) -> Message:
-        return self._call(self._stub.GetStatus, _experiment_ref(experiment))
+        """Per-arm statistics, shares, P(best) and guardrail checks (an ExperimentStatus)."""
+        request = admin_pb2.GetStatusRequest(experiment=experiment)
+        return self._call(self._stub.GetStatus, request)
 
     def import_outcomes(
         self,

@@ -85,13 +85,21 @@ class AsyncBanditClient:
     async def report_reward(
         self,
         decision_id: str,
-        reward: float,
+        reward: float | None = None,
         *,
         event_id: str | None = None,
+        error: bool | None = None,
+        latency_ms: float | None = None,
         timeout_s: float | None = None,
     ) -> bool:
-        """Records one reward now; True when it was a duplicate (recorded before)."""
-        request = _wire.report_reward_request(decision_id, reward, event_id)
+        """Records what a decision earned now; True when it was a duplicate (recorded before).
+
+        Give a reward, guardrail outcomes (error=True when the model failed, latency_ms how
+        long it took), or both; at least one. A reward left out is "no reward", not 0.
+        event_id defaults to a fresh uuid4 hex; pass your own to make retries safe. For
+        many events use reward_reporter(), which batches them on one stream.
+        """
+        request = _wire.report_reward_request(decision_id, reward, event_id, error, latency_ms)
         with rpc_errors():
             response = await self._stub.ReportReward(request, timeout=self._deadline(timeout_s))
         return bool(response.duplicate)

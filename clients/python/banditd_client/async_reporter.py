@@ -25,7 +25,7 @@ from banditd_client._reward_batches import (
     RewardLedger,
     StreamRecovery,
 )
-from banditd_client._wire import Message, check_decision_id, new_event_id
+from banditd_client._wire import Message, check_decision_id, new_event_id, reward_outcome
 from banditd_client.errors import from_rpc_error
 
 logger = logging.getLogger(__name__)
@@ -82,13 +82,24 @@ class AsyncRewardReporter(LedgerCounters):
 
     # -- the caller's side -------------------------------------------------------------
 
-    async def report(self, decision_id: str, reward: float, event_id: str | None = None) -> None:
-        """Queues one reward for `decision_id`; event_id defaults to a fresh uuid4 hex.
+    async def report(
+        self,
+        decision_id: str,
+        reward: float | None = None,
+        event_id: str | None = None,
+        *,
+        error: bool | None = None,
+        latency_ms: float | None = None,
+    ) -> None:
+        """Queues what the decision earned; event_id defaults to a fresh uuid4 hex.
+
+        Give a reward, guardrail outcomes (error: the model failed; latency_ms: how long it
+        took), or both; at least one of them. A reward left out is not a reward of 0.
 
         Waits while max_pending events await their ack. Raises RuntimeError once closed.
         """
         check_decision_id(decision_id)
-        reward = float(reward)
+        reward, error, latency_ms = reward_outcome(reward, error, latency_ms)
         event_id = event_id or new_event_id()
         self._start()
         while True:
@@ -96,7 +107,7 @@ class AsyncRewardReporter(LedgerCounters):
             if self._ledger.has_room():
                 break
             await self._signal.wait()
-        if self._ledger.add(decision_id, reward, event_id, time.monotonic()):
+        if self._ledger.add(decision_id, reward, event_id, time.monotonic(), error, latency_ms):
             self._signal.notify()
 
     async def flush(self, timeout_s: float = 10.0) -> bool:

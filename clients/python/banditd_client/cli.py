@@ -1,8 +1,8 @@
 """banditctl: the admin command line of banditd, a thin shell over AdminClient.
 
-It parses arguments, makes one call, and prints the answer: a readable summary, or with
---json the protobuf message as JSON. A failed call is one line on stderr and exit code 1;
-a usage error exits with 2.
+It parses arguments, makes one call (guardrail add/remove: read, then replace), and prints
+the answer: a readable summary (see _render.py), or with --json the protobuf message as
+JSON. A failed call is one line on stderr and exit code 1; a usage error exits with 2.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import grpc
@@ -23,21 +22,38 @@ from banditd.v1 import admin_pb2
 from google.protobuf import json_format
 from google.protobuf.message import Message as ProtoMessage
 
-from banditd_client._wire import policy_name
+from banditd_client._channel import check_actor
+from banditd_client._render import (
+    DEFAULT_LEVEL,
+    DEFAULT_MIN_SAMPLES,
+    experiment_text,
+    fields_text,
+    guardrails_table,
+    history_text,
+    limits_text,
+    policy_text,
+    reward_text,
+    status_text,
+    table,
+)
 from banditd_client.admin import (
-    ARM_STATE_NAMES,
+    MAX_HISTORY_ENTRIES,
     POLICY_PARAMETERS,
-    REWARD_TYPE_NAMES,
     AdminClient,
+    arm_limits,
+    error_rate_guardrail,
+    has_limits,
+    latency_guardrail,
     policy_config,
 )
 from banditd_client.client import DEFAULT_TARGET, BanditClient
-from banditd_client.errors import BanditError
+from banditd_client.errors import BanditError, NotFound
 
 PROG = "banditctl"
 TARGET_ENV = "BANDITD_TARGET"
 TOKEN_ENV = "BANDITD_ADMIN_TOKEN"
-POLICY_CHOICES = ("thompson", "ucb1", "kl-ucb", "epsilon-greedy", "fixed")
+ACTOR_ENV = "BANDITD_ACTOR"
+POLICY_CHOICES = ("thompson", "gaussian-thompson", "ucb1", "kl-ucb", "epsilon-greedy", "fixed")
 
 
 class UsageError(Exception):
@@ -55,17 +71,22 @@ class Output:
 class Session:
     """The connections of one banditctl run, opened on first use."""
 
-    def __init__(self, target: str, token: str | None, timeout_s: float) -> None:
+    def __init__(
+        self, target: str, token: str | None, timeout_s: float, actor: str | None = None
+    ) -> None:
         self.target = target
         self.token = token
         self.timeout_s = timeout_s
+        self.actor = actor
         self._admin: AdminClient | None = None
         self._client: BanditClient | None = None
 
     @property
     def admin(self) -> AdminClient:
         if self._admin is None:
-            self._admin = AdminClient(self.target, token=self.token, timeout_s=self.timeout_s)
+            self._admin = AdminClient(
+                self.target, token=self.token, timeout_s=self.timeout_s, actor=self.actor
+            )
         return self._admin
 
     @property
@@ -125,11 +146,85 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _history_limit(text: str) -> int:
+    value = _non_negative_int(text)
+    if not 1 <= value <= MAX_HISTORY_ENTRIES:
+        raise argparse.ArgumentTypeError(f"expected 1 to {MAX_HISTORY_ENTRIES}, got {text!r}")
+    return value
+
+
 def _positive_seconds(text: str) -> float:
     value = _finite(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}")
     return value
+
+
+def _non_negative_seconds(text: str) -> float:
+    value = _finite(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected seconds >= 0, got {text!r}")
+    return value
+
+
+def _positive_ms(text: str) -> float:
+    value = _finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected milliseconds > 0, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    """0.05 or 5%: a number within [0, 1]."""
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 <= value <= 1):
+        raise argparse.ArgumentTypeError(
+            f"expected a share from 0 to 1 or a percentage (0.05 or 5%), got {text!r}"
+        )
+    return value
+
+
+def _probability(text: str) -> float:
+    """Strictly between 0 and 1 (0.95 or 95%)."""
+    value = _fraction(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected more than 0 and less than 1, got {text!r}")
+    return value
+
+
+def _quantile(text: str) -> float:
+    """0.95, 95% or p95."""
+    raw = text.strip().lower()
+    if raw.startswith("p"):
+        raw = f"{raw[1:]}%"
+    try:
+        return _probability(raw)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a quantile such as 0.95, 95% or p95, got {text!r}"
+        ) from None
+
+
+def _ramp(text: str) -> tuple[float, ...]:
+    """Comma-separated shares, e.g. 0.05,0.25,0.5 or 5%,25%,50%."""
+    parts = [part for part in text.split(",") if part.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(f"expected shares such as 0.05,0.25,0.5, got {text!r}")
+    try:
+        return tuple(_fraction(part) for part in parts)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"in ramp {text!r}: {error}") from None
+
+
+def _actor_arg(text: str) -> str:
+    try:
+        return check_actor(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _policy_arg(text: str) -> str:
@@ -143,7 +238,7 @@ def _policy_arg(text: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Administer banditd: experiments, arms, policies and their status.",
+        description="Administer banditd: experiments, arms, guardrails and their status.",
     )
     parser.add_argument(
         "--target",
@@ -154,6 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--token",
         default=os.environ.get(TOKEN_ENV),
         help=f"admin token (env {TOKEN_ENV})",
+    )
+    parser.add_argument(
+        "--actor",
+        type=_actor_arg,
+        default=os.environ.get(ACTOR_ENV),
+        metavar="NAME",
+        help=f"who makes the change, for the history (env {ACTOR_ENV}; default user@host)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     parser.add_argument(
@@ -169,6 +271,15 @@ def build_parser() -> argparse.ArgumentParser:
     group = policy_options.add_argument_group("policy")
     group.add_argument("--prior-alpha", type=_finite, metavar="X", help="thompson: Beta prior α")
     group.add_argument("--prior-beta", type=_finite, metavar="Y", help="thompson: Beta prior β")
+    group.add_argument(
+        "--prior-mean",
+        type=_finite,
+        metavar="M",
+        help="gaussian-thompson: prior mean (reward range scaled to [0, 1])",
+    )
+    group.add_argument(
+        "--prior-sd", type=_finite, metavar="S", help="gaussian-thompson: prior standard deviation"
+    )
     group.add_argument("--epsilon", type=_finite, metavar="E", help="epsilon-greedy: exploration")
     group.add_argument(
         "--exploration", type=_finite, metavar="C", help="ucb1, kl-ucb: scale of the bonus"
@@ -179,6 +290,35 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="ARM=W",
         help="fixed: relative weight of an arm (repeat per arm)",
+    )
+
+    limit_options = argparse.ArgumentParser(add_help=False)
+    group = limit_options.add_argument_group("limits (shares as 0.05 or 5%)")
+    group.add_argument("--cap", type=_fraction, metavar="SHARE", help="at most this share")
+    group.add_argument("--floor", type=_fraction, metavar="SHARE", help="at least this share")
+    group.add_argument(
+        "--cap-until-rewards",
+        type=_non_negative_int,
+        metavar="N",
+        help="lift the cap once the arm has N rewards",
+    )
+    group.add_argument(
+        "--ramp",
+        type=_ramp,
+        metavar="S1,S2,...",
+        help="canary ramp: exactly these shares in turn, e.g. 0.05,0.25,0.5",
+    )
+    group.add_argument(
+        "--ramp-min-decisions",
+        type=_non_negative_int,
+        metavar="N",
+        help="decisions the arm serves in a step before the next",
+    )
+    group.add_argument(
+        "--ramp-min-seconds",
+        type=_non_negative_seconds,
+        metavar="S",
+        help="seconds a step lasts at least",
     )
 
     experiment = commands.add_parser("experiment", help="create, list, show, pause, ...")
@@ -223,19 +363,38 @@ def build_parser() -> argparse.ArgumentParser:
     set_policy.add_argument("--policy", type=_policy_arg, choices=POLICY_CHOICES, required=True)
     set_policy.set_defaults(run=_experiment_set_policy, parser=set_policy)
 
-    arm = commands.add_parser("arm", help="add, retire, promote, set-default, import")
+    arm = commands.add_parser(
+        "arm", help="add, limits, switch, retire, promote, readmit, set-default, import"
+    )
     arm_commands = arm.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    add = arm_commands.add_parser("add", help="add a live arm")
+    add = arm_commands.add_parser(
+        "add", parents=[limit_options], help="add a live arm (or a shadow arm)"
+    )
     add.add_argument("experiment")
     add.add_argument("arm")
     add.add_argument("--version", default="", help="the model version the arm serves")
     add.add_argument("--weight", type=_finite, default=0.0, help="its weight (fixed policy)")
+    add.add_argument(
+        "--shadow",
+        action="store_true",
+        help="shadow mode: every request is mirrored to it, its answers are never served",
+    )
     add.set_defaults(run=_arm_add, parser=add)
 
+    limits = arm_commands.add_parser(
+        "limits", parents=[limit_options], help="set or clear an arm's cap, floor and ramp"
+    )
+    limits.add_argument("experiment")
+    limits.add_argument("arm")
+    limits.add_argument("--clear", action="store_true", help="remove every limit of the arm")
+    limits.set_defaults(run=_arm_limits, parser=limits)
+
     for action, run, help_text in (
+        ("switch", _arm_switch, "blue-green: all traffic to this arm, in one change"),
         ("retire", _arm_retire, "drain an arm to zero traffic"),
         ("promote", _arm_promote, "give an arm all traffic and retire the others"),
+        ("readmit", _arm_readmit, "make an arm a guardrail rolled back live again"),
         ("set-default", _arm_set_default, "make an arm the default arm"),
     ):
         sub = arm_commands.add_parser(action, help=help_text)
@@ -253,9 +412,73 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("--import-id", required=True, help="importing it again changes nothing")
     imports.set_defaults(run=_arm_import, parser=imports)
 
+    guardrail = commands.add_parser(
+        "guardrail", help="add, remove, list the limits that roll an arm back"
+    )
+    guardrail_commands = guardrail.add_subparsers(dest="action", required=True, metavar="ACTION")
+    guard_add = guardrail_commands.add_parser(
+        "add", help="add a guardrail (one of the same name is replaced)"
+    )
+    guard_add.add_argument("experiment")
+    guard_add.add_argument("name")
+    kind = guard_add.add_mutually_exclusive_group(required=True)
+    kind.add_argument(
+        "--error-rate-increase",
+        type=_fraction,
+        metavar="X",
+        help="error rate may exceed the control's by at most X (0.01 or 1%%: one point)",
+    )
+    kind.add_argument(
+        "--latency-ceiling-ms",
+        type=_positive_ms,
+        metavar="MS",
+        help="the --quantile of latency may not exceed MS",
+    )
+    guard_add.add_argument(
+        "--control", metavar="ARM", help="error rate: the arm to compare with (the default arm)"
+    )
+    guard_add.add_argument(
+        "--quantile", type=_quantile, metavar="Q", help="latency: 0.99, 99%% or p99 (p95)"
+    )
+    guard_add.add_argument(
+        "--min-samples",
+        type=_non_negative_int,
+        default=0,
+        metavar="N",
+        help=f"observations before an arm is judged (server default {DEFAULT_MIN_SAMPLES})",
+    )
+    guard_add.add_argument(
+        "--level",
+        type=_probability,
+        default=0.0,
+        metavar="P",
+        help=f"breach probability that rolls an arm back (server default {DEFAULT_LEVEL})",
+    )
+    guard_add.set_defaults(run=_guardrail_add, parser=guard_add)
+
+    guard_remove = guardrail_commands.add_parser("remove", help="remove a guardrail")
+    guard_remove.add_argument("experiment")
+    guard_remove.add_argument("name")
+    guard_remove.set_defaults(run=_guardrail_remove, parser=guard_remove)
+
+    guard_list = guardrail_commands.add_parser("list", help="list an experiment's guardrails")
+    guard_list.add_argument("experiment")
+    guard_list.set_defaults(run=_guardrail_list, parser=guard_list)
+
     status = commands.add_parser("status", help="per-arm statistics, shares and P(best)")
     status.add_argument("experiment")
     status.set_defaults(run=_status, parser=status)
+
+    history = commands.add_parser("history", help="who changed what, and automatic actions")
+    history.add_argument("experiment")
+    history.add_argument(
+        "--limit",
+        type=_history_limit,
+        default=100,
+        metavar="N",
+        help="the latest N entries (default 100)",
+    )
+    history.set_defaults(run=_history, parser=history)
 
     decide = commands.add_parser("decide", help="make one decision (a quick check)")
     decide.add_argument("experiment")
@@ -271,6 +494,8 @@ def build_parser() -> argparse.ArgumentParser:
 _PARAMETER_OPTIONS = {
     "prior_alpha": "--prior-alpha",
     "prior_beta": "--prior-beta",
+    "prior_mean": "--prior-mean",
+    "prior_sd": "--prior-sd",
     "exploration": "--exploration",
     "epsilon": "--epsilon",
     "weights": "--weight",
@@ -281,6 +506,8 @@ def _policy_from_args(args: argparse.Namespace) -> Any:
     given = {
         "prior_alpha": args.prior_alpha,
         "prior_beta": args.prior_beta,
+        "prior_mean": args.prior_mean,
+        "prior_sd": args.prior_sd,
         "exploration": args.exploration,
         "epsilon": args.epsilon,
         "weights": dict(args.weight) if args.weight else None,
@@ -297,6 +524,34 @@ def _policy_from_args(args: argparse.Namespace) -> Any:
             f"{', '.join(misplaced)} does not apply to --policy {args.policy} (it takes {takes})"
         )
     return policy_config(args.policy, **given)
+
+
+_LIMIT_OPTIONS = ("cap", "floor", "cap_until_rewards", "ramp", "ramp_min_decisions")
+
+
+def _limits_given(args: argparse.Namespace) -> bool:
+    return any(getattr(args, name) is not None for name in (*_LIMIT_OPTIONS, "ramp_min_seconds"))
+
+
+def _limits_from_args(args: argparse.Namespace) -> Any:
+    """The ArmLimits the limit options describe (empty when none is given)."""
+    if args.cap_until_rewards is not None and args.cap is None:
+        raise UsageError("--cap-until-rewards lifts a cap: give --cap too")
+    if args.ramp is None and (
+        args.ramp_min_decisions is not None or args.ramp_min_seconds is not None
+    ):
+        raise UsageError("--ramp-min-decisions and --ramp-min-seconds apply to --ramp only")
+    try:
+        return arm_limits(
+            cap=args.cap,
+            floor=args.floor,
+            cap_until_rewards=args.cap_until_rewards or 0,
+            ramp_steps=args.ramp or (),
+            ramp_min_decisions=args.ramp_min_decisions or 0,
+            ramp_min_seconds=args.ramp_min_seconds or 0.0,
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def _experiment_create(args: argparse.Namespace, session: Session) -> Output:
@@ -316,7 +571,8 @@ def _experiment_create(args: argparse.Namespace, session: Session) -> Output:
         default_arm=args.default_arm,
         description=args.description,
     )
-    return Output(experiment, f"created experiment {experiment.name!r}\n\n{_show(experiment)}")
+    text = f"created experiment {experiment.name!r}\n\n{experiment_text(experiment)}"
+    return Output(experiment, text)
 
 
 def _experiment_list(args: argparse.Namespace, session: Session) -> Output:
@@ -327,8 +583,8 @@ def _experiment_list(args: argparse.Namespace, session: Session) -> Output:
     rows = [
         [
             e.name,
-            _policy_text(e.policy),
-            _reward_text(e),
+            policy_text(e.policy),
+            reward_text(e),
             str(sum(a.state == _LIVE for a in e.arms)),
             e.default_arm,
             "yes" if e.paused else "no",
@@ -337,12 +593,12 @@ def _experiment_list(args: argparse.Namespace, session: Session) -> Output:
         for e in sorted(experiments, key=lambda e: e.name)
     ]
     headers = ["EXPERIMENT", "POLICY", "REWARD", "LIVE ARMS", "DEFAULT", "PAUSED", "EPOCH"]
-    return Output(experiments, _table(headers, rows, right={3, 6}))
+    return Output(experiments, table(headers, rows, right={3, 6}))
 
 
 def _experiment_show(args: argparse.Namespace, session: Session) -> Output:
     experiment = session.admin.get_experiment(args.name)
-    return Output(experiment, _show(experiment))
+    return Output(experiment, experiment_text(experiment))
 
 
 def _experiment_pause(args: argparse.Namespace, session: Session) -> Output:
@@ -353,19 +609,84 @@ def _experiment_pause(args: argparse.Namespace, session: Session) -> Output:
 
 def _experiment_resume(args: argparse.Namespace, session: Session) -> Output:
     e = session.admin.resume(args.name)
-    text = f"resumed {e.name!r}: policy {_policy_text(e.policy)} decides again"
+    text = f"resumed {e.name!r}: policy {policy_text(e.policy)} decides again"
     return Output(e, f"{text} (epoch {e.epoch})")
 
 
 def _experiment_set_policy(args: argparse.Namespace, session: Session) -> Output:
     e = session.admin.set_policy(args.name, _policy_from_args(args))
-    return Output(e, f"{e.name!r} now uses policy {_policy_text(e.policy)} (epoch {e.epoch})")
+    return Output(e, f"{e.name!r} now uses policy {policy_text(e.policy)} (epoch {e.epoch})")
 
 
 def _arm_add(args: argparse.Namespace, session: Session) -> Output:
-    e = session.admin.add_arm(args.experiment, args.arm, args.version, weight=args.weight)
+    limits = _limits_from_args(args)
+    e = session.admin.add_arm(
+        args.experiment,
+        args.arm,
+        args.version,
+        weight=args.weight,
+        shadow=args.shadow,
+        limits=limits,
+    )
     version = f" (version {args.version!r})" if args.version else ""
-    return Output(e, f"added arm {args.arm!r}{version} to {e.name!r} (epoch {e.epoch})")
+    text = f"added arm {args.arm!r}{version} to {e.name!r}"
+    if args.shadow:
+        text += " in shadow mode: every request is mirrored to it, it is never served"
+    if has_limits(limits):
+        text += f"; limits {_arm_limits_text(e, args.arm, limits)}"
+    return Output(e, f"{text} (epoch {e.epoch})")
+
+
+def _arm_limits(args: argparse.Namespace, session: Session) -> Output:
+    if args.clear and _limits_given(args):
+        raise UsageError("--clear removes every limit; give it alone")
+    if not args.clear and not _limits_given(args):
+        raise UsageError(
+            "give the new limits (--cap, --floor, --ramp, ...) or --clear to remove them"
+        )
+    limits = _limits_from_args(args)
+    e = session.admin.set_arm_limits(
+        args.experiment,
+        args.arm,
+        cap=args.cap,
+        floor=args.floor,
+        cap_until_rewards=args.cap_until_rewards or 0,
+        ramp_steps=args.ramp or (),
+        ramp_min_decisions=args.ramp_min_decisions or 0,
+        ramp_min_seconds=args.ramp_min_seconds or 0.0,
+    )
+    if args.clear:
+        text = f"cleared the limits of arm {args.arm!r} of {e.name!r}: the policy alone decides"
+    else:
+        text = (
+            f"arm {args.arm!r} of {e.name!r} now has limits {_arm_limits_text(e, args.arm, limits)}"
+        )
+    return Output(e, f"{text} (epoch {e.epoch})")
+
+
+def _arm_limits_text(experiment: Any, arm: str, sent: Any) -> str:
+    # What the server now holds for the arm, or what was sent if it does not echo it.
+    for candidate in experiment.arms:
+        if candidate.name == arm and has_limits(candidate.limits):
+            return limits_text(candidate.limits)
+    return limits_text(sent)
+
+
+def _arm_switch(args: argparse.Namespace, session: Session) -> Output:
+    e = session.admin.switch_arm(args.experiment, args.arm)
+    # Name the arm the server says takes all traffic (the one with weight), not our argument.
+    weights = e.policy.fixed.weights if e.policy.WhichOneof("params") == "fixed" else {}
+    winner = max(weights, key=lambda arm: weights[arm]) if weights else args.arm
+    version = next((a.version for a in e.arms if a.name == winner and a.version), "")
+    version_text = f" (version {version!r})" if version else ""
+    text = f"switched {e.name!r}: arm {winner!r}{version_text} now takes all traffic"
+    return Output(e, f"{text}; the other arms stay live at weight 0 (epoch {e.epoch})")
+
+
+def _arm_readmit(args: argparse.Namespace, session: Session) -> Output:
+    e = session.admin.readmit_arm(args.experiment, args.arm)
+    text = f"re-admitted arm {args.arm!r} of {e.name!r}: it is live again"
+    return Output(e, f"{text} (epoch {e.epoch})")
 
 
 def _arm_retire(args: argparse.Namespace, session: Session) -> Output:
@@ -376,7 +697,7 @@ def _arm_retire(args: argparse.Namespace, session: Session) -> Output:
 
 def _arm_promote(args: argparse.Namespace, session: Session) -> Output:
     e = session.admin.promote_arm(args.experiment, args.arm)
-    retired = [a.name for a in e.arms if a.state != _LIVE]
+    retired = [a.name for a in e.arms if a.state == _RETIRED]
     text = f"promoted arm {args.arm!r} of {e.name!r}: it is the default and gets all traffic"
     if retired:
         text += f"; retired: {', '.join(retired)}"
@@ -408,46 +729,90 @@ def _arm_import(args: argparse.Namespace, session: Session) -> Output:
     return Output(response, text)
 
 
+def _guardrail_from_args(args: argparse.Namespace) -> Any:
+    error_rate = args.error_rate_increase is not None
+    if error_rate and args.quantile is not None:
+        raise UsageError("--quantile applies to --latency-ceiling-ms only")
+    if not error_rate and args.control is not None:
+        raise UsageError("--control applies to --error-rate-increase only")
+    try:
+        if error_rate:
+            return error_rate_guardrail(
+                args.name,
+                args.error_rate_increase,
+                control_arm=args.control or "",
+                min_samples=args.min_samples,
+                level=args.level,
+            )
+        return latency_guardrail(
+            args.name,
+            args.latency_ceiling_ms,
+            quantile=args.quantile or 0.0,
+            min_samples=args.min_samples,
+            level=args.level,
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def replace_guardrail(guardrails: list[Any], new: Any) -> tuple[list[Any], bool]:
+    """The list with `new` in place of the guardrail of its name (or appended), and whether
+    it replaced one."""
+    names = [g.name for g in guardrails]
+    if new.name in names:
+        index = names.index(new.name)
+        return [*guardrails[:index], new, *guardrails[index + 1 :]], True
+    return [*guardrails, new], False
+
+
+def _guardrail_add(args: argparse.Namespace, session: Session) -> Output:
+    new = _guardrail_from_args(args)
+    # SetGuardrails replaces the whole list: read it, change one entry, write it back.
+    current = session.admin.get_experiment(args.experiment)
+    guardrails, replaced = replace_guardrail(list(current.guardrails), new)
+    e = session.admin.set_guardrails(args.experiment, guardrails)
+    verb = "replaced" if replaced else "added"
+    text = f"{verb} guardrail {args.name!r} of {e.name!r} (epoch {e.epoch})"
+    return Output(e, f"{text}\n\n{guardrails_table(e)}")
+
+
+def _guardrail_remove(args: argparse.Namespace, session: Session) -> Output:
+    current = session.admin.get_experiment(args.experiment)
+    names = [g.name for g in current.guardrails]
+    if args.name not in names:
+        has = f"guardrails: {', '.join(names)}" if names else "it has none"
+        raise NotFound(
+            grpc.StatusCode.NOT_FOUND,
+            f"experiment {current.name!r} has no guardrail {args.name!r} ({has})",
+        )
+    kept = [g for g in current.guardrails if g.name != args.name]
+    e = session.admin.set_guardrails(args.experiment, kept)
+    text = f"removed guardrail {args.name!r} of {e.name!r} (epoch {e.epoch})"
+    if e.guardrails:
+        text += f"\n\n{guardrails_table(e)}"
+    return Output(e, text)
+
+
+def _guardrail_list(args: argparse.Namespace, session: Session) -> Output:
+    e = session.admin.get_experiment(args.experiment)
+    guardrails = list(e.guardrails)
+    if not guardrails:
+        text = (
+            f"{e.name!r} has no guardrails; add one with: {PROG} guardrail add {e.name} NAME "
+            "--error-rate-increase 0.01 (or --latency-ceiling-ms MS)"
+        )
+        return Output(guardrails, text)
+    return Output(guardrails, guardrails_table(e))
+
+
 def _status(args: argparse.Namespace, session: Session) -> Output:
     status = session.admin.status(args.experiment)
-    e = status.experiment
-    header = (
-        f"experiment {e.name}   policy {_policy_text(e.policy)}   reward {_reward_text(e)}   "
-        f"epoch {e.epoch}   paused {'yes' if e.paused else 'no'}"
-    )
-    binary = REWARD_TYPE_NAMES.get(e.reward_type) == "binary"
-    rows = []
-    for arm in status.arms:
-        state = ARM_STATE_NAMES.get(arm.state, "?")
-        # Binary means are successes per pull; continuous ones are per reported reward.
-        observed = arm.pulls if binary else arm.rewards
-        if observed:
-            mean = f"{arm.mean_reward:.4f}" if binary else f"{arm.mean_reward:.6g}"
-            low, high = (
-                (f"{arm.interval_low:.4f}", f"{arm.interval_high:.4f}")
-                if binary
-                else (f"{arm.interval_low:.6g}", f"{arm.interval_high:.6g}")
-            )
-            interval = f"[{low}, {high}]"
-        else:
-            mean, interval = "-", "-"
-        rows.append(
-            [
-                arm.name,
-                f"{state}, default" if arm.is_default else state,
-                arm.version,
-                str(arm.pulls),
-                str(arm.rewards),
-                mean,
-                interval,
-                f"{100 * arm.traffic_share:.1f}%",
-                f"{100 * arm.prob_best:.1f}%",
-            ]
-        )
-    headers = ["ARM", "STATE", "VERSION", "PULLS", "REWARDS", "MEAN", "95% INTERVAL"]
-    headers += ["SHARE", "P(BEST)"]
-    table = _table(headers, rows, right={3, 4, 5, 7, 8})
-    return Output(status, f"{header}\n\n{table}")
+    return Output(status, status_text(status))
+
+
+def _history(args: argparse.Namespace, session: Session) -> Output:
+    entries = session.admin.history(args.experiment, limit=args.limit)
+    return Output(entries, history_text(entries))
 
 
 def _decide(args: argparse.Namespace, session: Session) -> Output:
@@ -462,73 +827,16 @@ def _decide(args: argparse.Namespace, session: Session) -> Output:
     ]
     if decision.paused:
         fields.append(("paused", "yes: every request gets the default arm"))
-    return Output(dataclasses.asdict(decision), _fields(fields))
+    for shadow in decision.shadows:
+        version = f" (version {shadow.version})" if shadow.version else ""
+        fields.append(("shadow", f"{shadow.arm}{version}, decision id {shadow.decision_id}"))
+    return Output(dataclasses.asdict(decision), fields_text(fields))
 
 
 # -- rendering ---------------------------------------------------------------------------
 
 _LIVE = admin_pb2.ARM_STATE_LIVE
-
-
-def _policy_text(config: Any) -> str:
-    """A policy with the parameters the operator set, e.g. "thompson (prior_alpha=2)"."""
-    # Spelled like the --policy option (kl-ucb, epsilon-greedy).
-    name = policy_name(config.policy).replace("_", "-")
-    params = config.WhichOneof("params")
-    parts: list[str] = []
-    if params == "fixed":
-        parts = [f"{arm}={w:g}" for arm, w in sorted(config.fixed.weights.items())]
-    elif params is not None:
-        message = getattr(config, params)
-        parts = [f"{field.name}={value:g}" for field, value in message.ListFields()]
-    return f"{name} ({', '.join(parts)})" if parts else name
-
-
-def _reward_text(experiment: Any) -> str:
-    name = REWARD_TYPE_NAMES.get(experiment.reward_type, "unspecified")
-    if name == "continuous":
-        return f"continuous [{experiment.reward_min:g}, {experiment.reward_max:g}]"
-    return name
-
-
-def _show(e: Any) -> str:
-    created = datetime.fromtimestamp(e.created_unix_ms / 1000, tz=UTC)
-    fields = [
-        ("experiment", e.name),
-        ("description", e.description or "-"),
-        ("policy", _policy_text(e.policy)),
-        ("reward", _reward_text(e)),
-        ("default arm", e.default_arm),
-        ("paused", "yes" if e.paused else "no"),
-        ("epoch", str(e.epoch)),
-        ("created", created.strftime("%Y-%m-%d %H:%M:%S UTC")),
-    ]
-    rows = [
-        [a.name, ARM_STATE_NAMES.get(a.state, "?"), a.version or "-"]
-        + (["default"] if a.name == e.default_arm else [""])
-        for a in e.arms
-    ]
-    return f"{_fields(fields)}\n\n{_table(['ARM', 'STATE', 'VERSION', ''], rows)}"
-
-
-def _fields(fields: Sequence[tuple[str, str]]) -> str:
-    width = max(len(label) for label, _ in fields)
-    return "\n".join(f"{label:<{width}}  {value}" for label, value in fields)
-
-
-def _table(headers: list[str], rows: list[list[str]], right: set[int] | None = None) -> str:
-    """A plain-text table; columns in `right` (numbers) are right-aligned."""
-    right = right or set()
-    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
-
-    def line(cells: list[str]) -> str:
-        padded = [
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-            for i, cell in enumerate(cells)
-        ]
-        return "  ".join(padded).rstrip()
-
-    return "\n".join(line(row) for row in [headers, *rows])
+_RETIRED = admin_pb2.ARM_STATE_RETIRED
 
 
 def _to_json(value: Any) -> Any:
@@ -561,6 +869,11 @@ def describe_error(error: BanditError, target: str, timeout_s: float) -> str:
         )
     if code == grpc.StatusCode.UNAUTHENTICATED:
         return f"{label}: {details}; pass the admin token with --token or set {TOKEN_ENV}"
+    if code == grpc.StatusCode.UNIMPLEMENTED:
+        return (
+            f"{label}: {details or 'unknown call'}; the banditd at {target} is older than "
+            f"this {PROG} and does not offer this command yet"
+        )
     return f"{label}: {details}" if details else label
 
 
@@ -572,7 +885,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:
         # argparse has printed usage or help; hand its code back instead of exiting.
         return exit_.code if isinstance(exit_.code, int) else 2
-    session = Session(args.target, args.token, args.timeout)
+    session = Session(args.target, args.token, args.timeout, args.actor)
     try:
         output = args.run(args, session)
     except UsageError as error:
