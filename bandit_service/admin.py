@@ -8,19 +8,36 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from . import domain
 from .config import Settings
 from .domain import Experiment
 from .engine import Engine, now_ms
-from .errors import ConflictError, ExperimentNotFoundError, InvalidArgumentError
+from .errors import (
+    ConflictError,
+    ExperimentNotFoundError,
+    InvalidArgumentError,
+    SegmentNotFoundError,
+)
 from .guardrails import parse_observations
 from .history import MAX_ENTRIES as MAX_HISTORY_ENTRIES
 from .history import HistoryEntry
 from .stats import ArmStats, ArmStatus, Readiness, arm_statuses
-from .store import StateStore
+from .store import RawStats, StateStore
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    experiment: Experiment
+    arms: list[ArmStatus]
+    readiness: Readiness
+    # The segment described ("" = all decisions) and the segments with statistics.
+    segment: str
+    segments: list[str]
+
 
 _CAS_ATTEMPTS = 5
 MAX_IMPORT_ID_BYTES = 128
@@ -265,17 +282,33 @@ class AdminService:
             )
         return self._store.read_history(name, limit)
 
-    def status(self, name: str) -> tuple[Experiment, list[ArmStatus], Readiness]:
+    def status(self, name: str, segment: str = "") -> Status:
+        """All-history statistics of every arm, of the whole experiment or one segment."""
         experiment = self._load(name)
         # Write this replica's own counts first, so the status includes them.
         self._engine.flush()
-        stats = ArmStats.from_raw(experiment, self._store.read_stats(name))
-        (raw_observations,) = self._store.read_observations([name])
+        segments: dict[str, RawStats] = {}
+        if experiment.segmentation.enabled:
+            (segments,) = self._store.read_segment_stats([name])
+        if segment:
+            if segment not in segments:
+                raise SegmentNotFoundError(name, segment, sorted(segments))
+            raw_stats = segments[segment]
+            raw_observations = self._store.read_segment_observations(name, [segment])[segment]
+        else:
+            raw_stats = self._store.read_stats(name)
+            (raw_observations,) = self._store.read_observations([name])
+        stats = ArmStats.from_raw(experiment, raw_stats)
         observations = parse_observations(raw_observations, experiment.arm_names)
+        scoped = sorted({g.segment for g in experiment.guardrails if g.segment} & set(segments))
+        by_segment = {}
+        if scoped and not segment:
+            raw = self._store.read_segment_observations(name, scoped)
+            by_segment = {v: parse_observations(raw[v], experiment.arm_names) for v in scoped}
         statuses, readiness = arm_statuses(
-            experiment, stats, observations, self._settings.status_draws
+            experiment, stats, observations, self._settings.status_draws, by_segment, segment
         )
-        return experiment, statuses, readiness
+        return Status(experiment, statuses, readiness, segment, sorted(segments))
 
     def import_outcomes(
         self,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from . import domain
@@ -83,11 +83,16 @@ def plan(
     observations: list[ArmObservations],
     now_ms: int,
     draws: int,
+    segment_observations: Mapping[str, list[ArmObservations]] | None = None,
 ) -> list[Action]:
     """The automatic actions the evidence calls for, most urgent first."""
     if experiment.paused:
         return []
-    checks = judge(experiment, observations, draws) if experiment.guardrails else {}
+    checks = (
+        judge(experiment, observations, draws, segment_observations)
+        if experiment.guardrails
+        else {}
+    )
     levels = {g.name: g.level for g in experiment.guardrails}
     actions: list[Action] = []
     for arm_name, arm_checks in checks.items():
@@ -185,7 +190,15 @@ class Autopilot:
             experiment = snapshot.experiment
             stats = ArmStats.from_raw(experiment, raw_stats)
             observations = parse_observations(raw_obs, experiment.arm_names)
-            for action in plan(experiment, stats, observations, now_ms, self._draws):
+            scoped = sorted(
+                {g.segment for g in experiment.guardrails if g.segment} & snapshot.segments
+            )
+            by_segment = {}
+            if scoped:
+                raw = self._store.read_segment_observations(experiment.name, scoped)
+                by_segment = {v: parse_observations(raw[v], experiment.arm_names) for v in scoped}
+            actions = plan(experiment, stats, observations, now_ms, self._draws, by_segment)
+            for action in actions:
                 try:
                     before = experiment.epoch
                     changed = self._change(

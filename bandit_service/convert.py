@@ -5,11 +5,11 @@ from __future__ import annotations
 from banditd.v1 import admin_pb2, common_pb2, decisions_pb2
 
 from . import domain
+from .admin import Status
 from .domain import ArmState, Experiment, PolicyConfig, PolicyName, RewardType
 from .engine import ShadowDecisions, Snapshot
 from .errors import InvalidArgumentError
 from .history import HistoryEntry
-from .stats import ArmStatus, Readiness
 
 POLICY_TO_PB = {
     PolicyName.THOMPSON: common_pb2.POLICY_THOMPSON,
@@ -380,13 +380,14 @@ def segmentation_from_pb(pb: admin_pb2.Segmentation) -> domain.Segmentation:
     return domain.Segmentation(pb.attribute, pb.min_samples, pb.max_values)
 
 
-def status_to_pb(
-    experiment: Experiment, arms: list[ArmStatus], readiness: Readiness
-) -> admin_pb2.ExperimentStatus:
+def status_to_pb(status: Status) -> admin_pb2.ExperimentStatus:
+    experiment, arms, readiness = status.experiment, status.arms, status.readiness
     return admin_pb2.ExperimentStatus(
         experiment=experiment_to_pb(experiment),
         ready_arm=readiness.ready_arm,
         readiness=readiness.explanation,
+        segment=status.segment,
+        segments=status.segments,
         arms=[
             admin_pb2.ArmStatus(
                 name=a.name,

@@ -566,7 +566,7 @@ def new_experiment(
     )
     if timing is not None:
         experiment = replace(experiment, timing=validate_timing(timing, experiment))
-    return _check_floors(experiment)
+    return _check_floors(_check_guardrail_segments(experiment))
 
 
 def stamp_created(experiment: Experiment, now_unix_ms: int) -> Experiment:
@@ -890,8 +890,19 @@ def advance_ramp(
     return replace(experiment, arms=_with_arm(experiment, index, limits=limits))
 
 
+def _check_guardrail_segments(experiment: Experiment) -> Experiment:
+    for i, guardrail in enumerate(experiment.guardrails):
+        if guardrail.segment and not experiment.segmentation.enabled:
+            raise InvalidArgumentError(
+                f"guardrails[{i}].segment '{guardrail.segment}' needs the experiment to be "
+                "segmented; set segmentation first ('banditctl experiment segment')"
+            )
+    return experiment
+
+
 def set_guardrails(experiment: Experiment, guardrails: Sequence[Guardrail]) -> Experiment:
-    return replace(experiment, guardrails=validate_guardrails(guardrails, experiment.arms))
+    checked = validate_guardrails(guardrails, experiment.arms)
+    return _check_guardrail_segments(replace(experiment, guardrails=checked))
 
 
 def validate_promotion(rule: PromotionRule) -> PromotionRule:
@@ -954,4 +965,5 @@ def set_timing(experiment: Experiment, timing: RewardTiming) -> Experiment:
 
 
 def set_segmentation(experiment: Experiment, segmentation: Segmentation) -> Experiment:
-    return replace(experiment, segmentation=validate_segmentation(segmentation))
+    checked = validate_segmentation(segmentation)
+    return _check_guardrail_segments(replace(experiment, segmentation=checked))

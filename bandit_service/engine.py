@@ -13,7 +13,8 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,8 +22,8 @@ from numpy.typing import NDArray
 import policies
 
 from .config import Settings
-from .domain import MAX_ARMS, Experiment, validate_name
-from .errors import ExperimentNotFoundError, StoreUnavailableError
+from .domain import MAX_ARMS, MAX_SEGMENT_BYTES, Experiment, validate_name
+from .errors import ExperimentNotFoundError, InvalidArgumentError, StoreUnavailableError
 from .stats import ArmStats, bucket_range, build_allocation, matured_stats, time_bucket
 from .store import PullFlush, RawStats, StateStore
 from .tokens import DecisionSigner
@@ -42,6 +43,11 @@ class Snapshot:
     shadows: tuple[int, ...]
     # Per-arm salts of sticky assignment (weighted rendezvous hashing).
     salts: NDArray[np.uint64]
+    # Segments admitted in Redis, their raw statistics, and the allocations of those with
+    # enough decisions to decide from their own statistics.
+    segments: frozenset[str] = frozenset()
+    segment_stats: Mapping[str, RawStats] = field(default_factory=dict)
+    segment_allocations: Mapping[str, policies.Allocation] = field(default_factory=dict)
 
 
 # Decision-time buckets of one experiment by index.
@@ -53,12 +59,14 @@ ShadowDecisions = list[tuple[int, str]]
 class ExperimentState:
     """Per experiment: the current snapshot and the decisions not yet flushed."""
 
-    __slots__ = ("inflight", "lock", "pending", "seq", "snapshot")
+    __slots__ = ("inflight", "lock", "pending", "segment_pending", "seq", "snapshot")
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self.lock = threading.Lock()
         self.pending = [0] * MAX_ARMS
+        # Segment value -> decisions per arm not yet flushed.
+        self.segment_pending: dict[str, list[int]] = {}
         self.seq = 0
         # A flush sent but not confirmed; resent with the same seq until Redis confirms it.
         self.inflight: PullFlush | None = None
@@ -136,14 +144,28 @@ class Engine:
 
     # --- snapshots -------------------------------------------------------------------
     def _snapshot(
-        self, experiment: Experiment, raw: RawStats, buckets: TimeBuckets | None = None
+        self,
+        experiment: Experiment,
+        raw: RawStats,
+        buckets: TimeBuckets | None = None,
+        segment_stats: Mapping[str, RawStats] | None = None,
     ) -> Snapshot:
         stats = ArmStats.from_raw(experiment, raw)
         if experiment.timing.bucketed:
             if buckets is None:
                 (buckets,) = self._read_buckets([experiment])
             stats = matured_stats(experiment, stats, buckets, now_ms())
-        allocation = build_allocation(experiment, stats, self._settings.share_draws)
+        draws = self._settings.share_draws
+        allocation = build_allocation(experiment, stats, draws)
+        segment_allocations = {}
+        if experiment.segmentation.enabled:
+            if segment_stats is None:
+                (segment_stats,) = self._store.read_segment_stats([experiment.name])
+            for value, seg_raw in segment_stats.items():
+                seg = ArmStats.from_raw(experiment, seg_raw)
+                # A young segment decides from the experiment's statistics until it has its own.
+                if seg.pulls.sum() >= experiment.segmentation.min_samples:
+                    segment_allocations[value] = build_allocation(experiment, seg, draws)
         return Snapshot(
             experiment,
             allocation,
@@ -151,6 +173,9 @@ class Engine:
             raw,
             experiment.shadow_indices,
             policies.arm_salts(experiment.arm_names),
+            frozenset(segment_stats or ()),
+            segment_stats or {},
+            segment_allocations,
         )
 
     def apply(self, experiment: Experiment, raw: RawStats | None = None) -> None:
@@ -182,6 +207,7 @@ class Engine:
         """
         names = self._store.list_experiment_names()
         timed: list[tuple[ExperimentState, RawStats]] = []
+        segmented: list[tuple[ExperimentState, RawStats]] = []
         for name, (epoch, raw) in zip(names, self._store.read_epochs_and_stats(names), strict=True):
             if epoch == 0:
                 continue
@@ -192,12 +218,21 @@ class Engine:
                     self.apply(experiment, raw)
             elif state.snapshot.experiment.timing.bucketed:
                 timed.append((state, raw))
+            elif state.snapshot.experiment.segmentation.enabled:
+                segmented.append((state, raw))
             elif raw != state.snapshot.raw_stats:
                 state.snapshot = self._snapshot(state.snapshot.experiment, raw)
         if timed:
             experiments = [state.snapshot.experiment for state, _ in timed]
             for (state, raw), buckets in zip(timed, self._read_buckets(experiments), strict=True):
                 state.snapshot = self._snapshot(state.snapshot.experiment, raw, buckets)
+        if segmented:
+            names = [state.snapshot.experiment.name for state, _ in segmented]
+            all_segments = self._store.read_segment_stats(names)
+            for (state, raw), segments in zip(segmented, all_segments, strict=True):
+                current = state.snapshot
+                if raw != current.raw_stats or segments != current.segment_stats:
+                    state.snapshot = self._snapshot(current.experiment, raw, None, segments)
         self.refreshes += 1
 
     def state(self, name: str) -> ExperimentState:
@@ -229,32 +264,70 @@ class Engine:
         return self.state(name).snapshot.experiment
 
     # --- decisions -------------------------------------------------------------------
-    def decide(self, name: str, unit_id: str = "") -> tuple[Snapshot, int, str, ShadowDecisions]:
+    def _segment(self, state: ExperimentState, attributes: Mapping[str, str] | None) -> str:
+        """The segment a request belongs to: the value of the segmentation attribute, or ""
+        when there is none or the experiment has no room for another segment."""
+        snapshot = state.snapshot
+        segmentation = snapshot.experiment.segmentation
+        if not segmentation.enabled or not attributes:
+            return ""
+        value = attributes.get(segmentation.attribute, "")
+        if not value or value in snapshot.segments or value in state.segment_pending:
+            return value
+        if len(value.encode()) > MAX_SEGMENT_BYTES:
+            raise InvalidArgumentError(
+                f"attributes['{segmentation.attribute}'] is the segmentation attribute of "
+                f"experiment '{snapshot.experiment.name}'; its value must be at most "
+                f"{MAX_SEGMENT_BYTES} bytes"
+            )
+        if len(snapshot.segments) + len(state.segment_pending) >= segmentation.max_values:
+            return ""
+        return value
+
+    def _count(self, state: ExperimentState, per_arm: Mapping[int, int], segment: str) -> None:
+        with state.lock:
+            pending = state.pending
+            for index, n in per_arm.items():
+                pending[index] += n
+            if segment:
+                counts = state.segment_pending.get(segment)
+                if counts is None:
+                    counts = state.segment_pending[segment] = [0] * MAX_ARMS
+                for index, n in per_arm.items():
+                    counts[index] += n
+
+    def decide(
+        self, name: str, unit_id: str = "", attributes: Mapping[str, str] | None = None
+    ) -> tuple[Snapshot, int, str, ShadowDecisions]:
         """One decision: (snapshot it was made from, arm index, signed decision id, shadows).
 
         With a unit id the arm is sticky: the same unit gets the same arm while the shares
         stay about the same (weighted rendezvous hashing), with nothing stored per unit.
+        In a segmented experiment the segment's own allocation decides, once it has one.
         """
         state = self.state(name)
         snapshot = state.snapshot
+        segment = self._segment(state, attributes)
+        allocation = snapshot.segment_allocations.get(segment, snapshot.allocation)
         if unit_id:
             unit = policies.unit_hash(name, unit_id)
-            arm = policies.choose_sticky(snapshot.allocation, snapshot.salts, unit)
+            arm = policies.choose_sticky(allocation, snapshot.salts, unit)
         else:
-            arm = policies.choose(snapshot.allocation)
+            arm = policies.choose(allocation)
         shadows = snapshot.shadows
-        with state.lock:
-            state.pending[arm] += 1
-            for shadow in shadows:
-                state.pending[shadow] += 1
-        sign, at = self._signer.sign, now_ms()
+        self._count(state, {arm: 1, **dict.fromkeys(shadows, 1)}, segment)
+        sign, at, seg = self._signer.sign, now_ms(), segment.encode()
         name_bytes, epoch = snapshot.name_bytes, snapshot.experiment.epoch
-        token = sign(name_bytes, arm, epoch, at)
-        mirrored = [(shadow, sign(name_bytes, shadow, epoch, at)) for shadow in shadows]
+        token = sign(name_bytes, arm, epoch, at, seg)
+        mirrored = [(shadow, sign(name_bytes, shadow, epoch, at, seg)) for shadow in shadows]
         return snapshot, arm, token, mirrored
 
     def decide_many(
-        self, name: str, count: int, unit_ids: list[str] | None = None
+        self,
+        name: str,
+        count: int,
+        unit_ids: list[str] | None = None,
+        attributes: Mapping[str, str] | None = None,
     ) -> tuple[Snapshot, NDArray[np.int64], list[str], list[str]]:
         """count independent decisions from one snapshot, in one kernel call.
 
@@ -263,23 +336,23 @@ class Engine:
         """
         state = self.state(name)
         snapshot = state.snapshot
+        segment = self._segment(state, attributes)
+        allocation = snapshot.segment_allocations.get(segment, snapshot.allocation)
         if unit_ids:
             hashes = np.array([policies.unit_hash(name, u) for u in unit_ids], dtype=np.uint64)
-            arms = policies.choose_sticky_many(snapshot.allocation, snapshot.salts, hashes)
+            arms = policies.choose_sticky_many(allocation, snapshot.salts, hashes)
         else:
-            arms = policies.choose_many(snapshot.allocation, count)
+            arms = policies.choose_many(allocation, count)
         per_arm = np.bincount(arms, minlength=len(snapshot.experiment.arms)).tolist()
         shadows = snapshot.shadows
-        with state.lock:
-            pending = state.pending
-            for index, n in enumerate(per_arm):
-                pending[index] += n
-            for shadow in shadows:
-                pending[shadow] += len(arms)
-        sign = self._signer.sign
+        counts = {i: n for i, n in enumerate(per_arm) if n}
+        for shadow in shadows:
+            counts[shadow] = counts.get(shadow, 0) + len(arms)
+        self._count(state, counts, segment)
+        sign, seg = self._signer.sign, segment.encode()
         name_bytes, epoch, at = snapshot.name_bytes, snapshot.experiment.epoch, now_ms()
-        tokens = [sign(name_bytes, arm, epoch, at) for arm in arms.tolist()]
-        mirrored = [sign(name_bytes, s, epoch, at) for _ in range(len(arms)) for s in shadows]
+        tokens = [sign(name_bytes, arm, epoch, at, seg) for arm in arms.tolist()]
+        mirrored = [sign(name_bytes, s, epoch, at, seg) for _ in range(len(arms)) for s in shadows]
         return snapshot, arms, tokens, mirrored
 
     # --- flushing --------------------------------------------------------------------
@@ -293,6 +366,8 @@ class Engine:
                     if not any(counts):
                         continue
                     state.pending = [0] * MAX_ARMS
+                    segment_counts = state.segment_pending
+                    state.segment_pending = {}
                 experiment = state.snapshot.experiment
                 arms = experiment.arm_names
                 state.seq += 1
@@ -301,6 +376,11 @@ class Engine:
                     state.seq,
                     {arms[i]: n for i, n in enumerate(counts) if n},
                     time_bucket(experiment.timing, now_ms()),
+                    {
+                        value: {arms[i]: n for i, n in enumerate(seg_counts) if n}
+                        for value, seg_counts in segment_counts.items()
+                    },
+                    experiment.segmentation.max_values,
                 )
             batch.append((state, state.inflight))
         if not batch:

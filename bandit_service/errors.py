@@ -60,3 +60,12 @@ class StoreUnavailableError(BanditError):
 
 class UnauthenticatedError(BanditError):
     """An admin call came without the right bearer token."""
+
+
+class SegmentNotFoundError(BanditError):
+    def __init__(self, experiment: str, segment: str, segments: list[str]) -> None:
+        known = ", ".join(segments) if segments else "none yet"
+        super().__init__(
+            f"experiment '{experiment}' has no statistics for segment '{segment}' "
+            f"(segments: {known})"
+        )

@@ -13,6 +13,7 @@ posterior over the slow fraction.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import policies
@@ -178,27 +179,42 @@ def _latency_check(guardrail: Guardrail, arm: str, mine: ArmObservations, draws:
 
 
 def judge(
-    experiment: Experiment, observations: list[ArmObservations], draws: int
+    experiment: Experiment,
+    observations: list[ArmObservations],
+    draws: int,
+    segment_observations: Mapping[str, list[ArmObservations]] | None = None,
+    scope: str = "",
 ) -> dict[str, list[Check]]:
     """Every guardrail judged for every live or shadow arm: arm name -> checks.
 
-    An error-rate limit is not judged for its own control arm.
+    A guardrail scoped to a segment is judged on that segment's observations (from
+    segment_observations; none yet: not judged). With scope, observations are one
+    segment's, and guardrails scoped to other segments are left out. An error-rate limit
+    is not judged for its own control arm.
     """
     checks: dict[str, list[Check]] = {}
+    empty = [ArmObservations()] * len(experiment.arms)
     for guardrail in experiment.guardrails:
+        if guardrail.segment and scope and guardrail.segment != scope:
+            continue
+        evidence = observations
+        if guardrail.segment and not scope:
+            evidence = (segment_observations or {}).get(guardrail.segment, empty)
         if guardrail.kind is GuardrailKind.ERROR_RATE:
             control_name = guardrail.control(experiment)
             named = replace(guardrail, control_arm=control_name)
-            control = observations[experiment.arm_index(control_name)]
+            control = evidence[experiment.arm_index(control_name)]
         for index, arm in enumerate(experiment.arms):
             if arm.state not in JUDGED_STATES:
                 continue
-            mine = observations[index]
+            mine = evidence[index]
             if guardrail.kind is GuardrailKind.ERROR_RATE:
                 if arm.name == control_name:
                     continue
                 check = _error_rate_check(named, arm.name, mine, control, draws)
             else:
                 check = _latency_check(guardrail, arm.name, mine, draws)
+            if guardrail.segment:
+                check = replace(check, reason=f"in segment '{guardrail.segment}': {check.reason}")
             checks.setdefault(arm.name, []).append(check)
     return checks

@@ -26,6 +26,7 @@ STATUS_FOR_ERROR: dict[type[errors.BanditError], grpc.StatusCode] = {
     errors.InvalidArgumentError: grpc.StatusCode.INVALID_ARGUMENT,
     errors.ExperimentNotFoundError: grpc.StatusCode.NOT_FOUND,
     errors.ArmNotFoundError: grpc.StatusCode.NOT_FOUND,
+    errors.SegmentNotFoundError: grpc.StatusCode.NOT_FOUND,
     errors.AlreadyExistsError: grpc.StatusCode.ALREADY_EXISTS,
     errors.FailedPreconditionError: grpc.StatusCode.FAILED_PRECONDITION,
     errors.DecisionRejectedError: grpc.StatusCode.PERMISSION_DENIED,

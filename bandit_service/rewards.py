@@ -93,6 +93,7 @@ class RewardRecorder:
             reward=event.reward,
             error=event.error,
             latency_bucket=None if event.latency_ms is None else latency_bucket(event.latency_ms),
+            segment=token.segment,
             time_bucket=(
                 None
                 if event.reward is None

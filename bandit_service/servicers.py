@@ -49,7 +49,9 @@ class DecisionsServicer(decisions_pb2_grpc.DecisionsServicer):  # type: ignore[m
     ) -> decisions_pb2.DecideResponse:
         if request.unit_id or request.attributes:
             convert.check_unit_and_attributes([request.unit_id], dict(request.attributes))
-        snapshot, arm, token, shadows = self._engine.decide(request.experiment, request.unit_id)
+        snapshot, arm, token, shadows = self._engine.decide(
+            request.experiment, request.unit_id, request.attributes
+        )
         return convert.decide_response(snapshot, arm, token, shadows)
 
     def DecideBatch(
@@ -58,7 +60,7 @@ class DecisionsServicer(decisions_pb2_grpc.DecisionsServicer):  # type: ignore[m
         count = convert.batch_size(request)
         convert.check_unit_and_attributes(list(request.unit_ids), dict(request.attributes))
         snapshot, arms, tokens, shadows = self._engine.decide_many(
-            request.experiment, count, list(request.unit_ids)
+            request.experiment, count, list(request.unit_ids), request.attributes
         )
         return convert.decide_batch_response(snapshot, arms.tolist(), tokens, shadows)
 
@@ -170,8 +172,7 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):  # type: ignore[misc]
     def GetStatus(
         self, request: admin_pb2.GetStatusRequest, context: grpc.ServicerContext
     ) -> admin_pb2.ExperimentStatus:
-        experiment, arms, readiness = self._admin.status(request.experiment)
-        return convert.status_to_pb(experiment, arms, readiness)
+        return convert.status_to_pb(self._admin.status(request.experiment, request.segment))
 
     def ImportOutcomes(
         self, request: admin_pb2.ImportOutcomesRequest, context: grpc.ServicerContext

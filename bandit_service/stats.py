@@ -317,13 +317,15 @@ def arm_statuses(
     stats: ArmStats,
     observations: list[ArmObservations],
     draws: int,
+    segment_observations: Mapping[str, list[ArmObservations]] | None = None,
+    scope: str = "",
 ) -> tuple[list[ArmStatus], Readiness]:
     """Per-arm status: means with 95% intervals, current traffic share, P(best) and expected
     loss among live arms, guardrail evidence and verdicts, and the bounds in force; and the
     promotion readiness."""
     shares = build_allocation(experiment, stats, draws).shares
     bounds = share_bounds(experiment, stats)
-    checks = guardrails.judge(experiment, observations, draws)
+    checks = guardrails.judge(experiment, observations, draws, segment_observations, scope)
     post = posteriors(experiment, stats, draws)
     readiness = promotion_readiness(experiment, post)
     statuses = [

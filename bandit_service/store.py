@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Protocol
 
@@ -59,6 +59,16 @@ class Keys:
     def history(self, experiment: str) -> str:
         return f"{self.prefix}:{{{experiment}}}:history"
 
+    def segments(self, experiment: str) -> str:
+        """The segment values that have statistics of their own."""
+        return f"{self.prefix}:{{{experiment}}}:segments"
+
+    def segment_stats(self, experiment: str, segment: str) -> str:
+        return f"{self.prefix}:{{{experiment}}}:seg:{segment}:stats"
+
+    def segment_observations(self, experiment: str, segment: str) -> str:
+        return f"{self.prefix}:{{{experiment}}}:seg:{segment}:obs"
+
     def time_bucket(self, experiment: str, bucket_s: int, index: int) -> str:
         """Statistics of the decisions made in [index, index + 1) * bucket_s (unix seconds)."""
         return f"{self.prefix}:{{{experiment}}}:tb:{bucket_s}:{index}"
@@ -81,6 +91,9 @@ class PullFlush:
     seq: int
     counts: dict[str, int]
     bucket: TimeBucket | None = None
+    # Segment value -> arm -> decisions; admitted while the experiment has room for segments.
+    segments: dict[str, dict[str, int]] = field(default_factory=dict)
+    max_segments: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +113,8 @@ class RewardWrite:
     latency_bucket: int | None = None
     # The decision-time bucket the reward also counts in (experiments with reward timing).
     time_bucket: TimeBucket | None = None
+    # The segment of the decision; its statistics count the event too if it is admitted.
+    segment: str = ""
 
 
 # Result codes of StateStore.record_rewards, one per event.
@@ -124,6 +139,10 @@ class StateStore(Protocol):
     def save_experiment(self, experiment: Experiment, entry: HistoryEntry) -> Experiment: ...
     def read_history(self, name: str, limit: int) -> list[HistoryEntry]: ...
     def read_observations(self, names: Sequence[str]) -> list[RawStats]: ...
+    def read_segment_stats(self, names: Sequence[str]) -> list[dict[str, RawStats]]: ...
+    def read_segment_observations(
+        self, name: str, segments: Sequence[str]
+    ) -> dict[str, RawStats]: ...
     def list_experiment_names(self) -> list[str]: ...
     def read_epochs_and_stats(self, names: Sequence[str]) -> list[tuple[int, RawStats]]: ...
     def read_stats(self, name: str) -> RawStats: ...
@@ -261,6 +280,28 @@ class RedisStateStore:
         replies: list[RawStats] = self._call("read guardrail observations", pipe.execute)
         return replies
 
+    def read_segment_stats(self, names: Sequence[str]) -> list[dict[str, RawStats]]:
+        """Two round trips: each experiment's admitted segments and their statistics."""
+        pipe = self._redis.pipeline(transaction=False)
+        for name in names:
+            pipe.smembers(self.keys.segments(name))
+        members = [
+            sorted(v.decode() for v in found) for found in self._call("read segments", pipe.execute)
+        ]
+        pipe = self._redis.pipeline(transaction=False)
+        for name, values in zip(names, members, strict=True):
+            for value in values:
+                pipe.hgetall(self.keys.segment_stats(name, value))
+        replies = iter(self._call("read segment statistics", pipe.execute))
+        return [{value: next(replies) for value in values} for values in members]
+
+    def read_segment_observations(self, name: str, segments: Sequence[str]) -> dict[str, RawStats]:
+        pipe = self._redis.pipeline(transaction=False)
+        for value in segments:
+            pipe.hgetall(self.keys.segment_observations(name, value))
+        replies = self._call("read segment observations", pipe.execute)
+        return dict(zip(segments, replies, strict=True))
+
     def list_experiment_names(self) -> list[str]:
         names = self._call("list experiments", self._redis.smembers, self.keys.experiments)
         return sorted(name.decode() for name in names)
@@ -284,14 +325,31 @@ class RedisStateStore:
             return
         pipe = self._redis.pipeline(transaction=False)
         for flush in flushes:
-            keys = [self.keys.stats(flush.experiment), self.keys.flushed(flush.experiment, replica)]
-            args: list[Any] = [flush.seq, self.FLUSH_MARK_TTL_S, 0]
+            name = flush.experiment
+            keys = [
+                self.keys.stats(name),
+                self.keys.flushed(name, replica),
+                self.keys.segments(name),
+            ]
+            keys += [self.keys.segment_stats(name, value) for value in flush.segments]
+            args: list[Any] = [
+                flush.seq,
+                self.FLUSH_MARK_TTL_S,
+                0,
+                flush.max_segments,
+                len(flush.segments),
+                len(flush.counts),
+            ]
             if flush.bucket is not None:
                 bucket = flush.bucket
-                keys.append(self.keys.time_bucket(flush.experiment, bucket.bucket_s, bucket.index))
+                keys.append(self.keys.time_bucket(name, bucket.bucket_s, bucket.index))
                 args[2] = bucket.expire_at_s
             for arm, count in flush.counts.items():
                 args += [arm, count]
+            for value, counts in flush.segments.items():
+                args += [value, len(counts)]
+                for arm, count in counts.items():
+                    args += [arm, count]
             self._flush(keys=keys, args=args, client=pipe)
         self._call("flush decision counts", pipe.execute)
 
@@ -309,13 +367,24 @@ class RedisStateStore:
         )
         time_bucket_of = {b: i + 1 for i, b in enumerate(time_buckets)}
         keys += [self.keys.time_bucket(experiment, b.bucket_s, b.index) for b in time_buckets]
+        segments = sorted({w.segment for w in writes if w.segment})
+        segment_of = {value: i + 1 for i, value in enumerate(segments)}
+        keys.append(self.keys.segments(experiment))
+        for value in segments:
+            keys += [
+                self.keys.segment_stats(experiment, value),
+                self.keys.segment_observations(experiment, value),
+            ]
         # A bucket must outlive the last decision it can hold by the reward window.
         args: list[Any] = [len(hours)] + [(h + 1) * 3600 + ttl_s + 60 for h in hours]
         args.append(1 if track_squares else 0)
         args.append(len(time_buckets))
         args += [b.expire_at_s for b in time_buckets]
+        args.append(len(segments))
+        args += segments
         for w in writes:
             args += [
+                segment_of.get(w.segment, 0),
                 0 if w.time_bucket is None else time_bucket_of[w.time_bucket],
                 bucket_of[w.hour],
                 w.nonce,

@@ -708,3 +708,132 @@ def test_a_default_reward_counts_matured_decisions_without_one(server: Any, stub
     with pytest.raises(grpc.RpcError) as raised:
         set_timing(stubs, "default-reward", default_reward=20.0)
     assert "timing.default_reward: reward must be within [0, 10]" in raised.value.details()
+
+
+# -- segments ------------------------------------------------------------------------------------
+
+
+def segmented(stubs: Stubs, name: str, **segmentation: Any) -> None:
+    create(stubs, name, [spec("a"), spec("b")])
+    stubs.admin_call(
+        "SetSegmentation",
+        admin_pb2.SetSegmentationRequest(
+            experiment=name,
+            segmentation=admin_pb2.Segmentation(attribute="tier", **segmentation),
+        ),
+    )
+
+
+def segment_batch(stubs: Stubs, name: str, tier: str, count: int) -> Any:
+    return stubs.decisions.DecideBatch(
+        decisions_pb2.DecideBatchRequest(experiment=name, count=count, attributes={"tier": tier}),
+        timeout=10,
+    )
+
+
+def segment_shares(stubs: Stubs, name: str, tier: str, count: int = 4000) -> dict[str, float]:
+    batch = segment_batch(stubs, name, tier, count)
+    counts = Counter(batch.arms[i].name for i in batch.choices)
+    return {arm.name: counts[arm.name] / count for arm in batch.arms}
+
+
+def test_each_segment_follows_its_own_best_arm(server: Any, stubs: Stubs) -> None:
+    segmented(stubs, "tiers", min_samples=500)
+    winners = {"vip": "b", "standard": "a"}
+    events = []
+    rewarded = {}
+    for tier, winner in winners.items():
+        batch = segment_batch(stubs, "tiers", tier, 2000)
+        won = [
+            event(d, reward=1.0)
+            for i, d in zip(batch.choices, batch.decision_ids, strict=True)
+            if batch.arms[i].name == winner
+        ]
+        rewarded[tier] = len(won)
+        events += won
+    assert send(stubs, events).accepted == len(events)
+    refreshed(server)
+    assert segment_shares(stubs, "tiers", "vip")["b"] > 0.95
+    assert segment_shares(stubs, "tiers", "standard")["a"] > 0.95
+
+    # A segment with too few decisions decides from the whole experiment's statistics.
+    young = segment_batch(stubs, "tiers", "basic", 50)
+    whole = stubs.batch("tiers", 50)
+    assert [a.propensity for a in young.arms] == pytest.approx(
+        [a.propensity for a in whole.arms], abs=0.05
+    )
+
+    status = stubs.admin_call(
+        "GetStatus", admin_pb2.GetStatusRequest(experiment="tiers", segment="vip")
+    )
+    arms = {a.name: a for a in status.arms}
+    assert status.segment == "vip" and set(status.segments) == {"basic", "standard", "vip"}
+    assert (arms["b"].rewards, arms["a"].rewards) == (rewarded["vip"], 0)
+    assert arms["a"].pulls + arms["b"].pulls >= 2000
+    whole = stubs.status("tiers")
+    assert whole.segment == "" and sum(a.pulls for a in whole.arms) >= 12000
+
+
+def test_segments_beyond_the_limit_use_the_whole_experiment(server: Any, stubs: Stubs) -> None:
+    segmented(stubs, "few-tiers", max_values=2)
+    for tier in ("t1", "t2"):
+        segment_batch(stubs, "few-tiers", tier, 10)
+    server.engine.flush()
+    refreshed(server)
+    segment_batch(stubs, "few-tiers", "t3", 10)
+    server.engine.flush()
+    with pytest.raises(grpc.RpcError) as raised:
+        stubs.admin_call(
+            "GetStatus", admin_pb2.GetStatusRequest(experiment="few-tiers", segment="t3")
+        )
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+    assert "no statistics for segment 't3' (segments: t1, t2)" in raised.value.details()
+    assert sum(a.pulls for a in stubs.status("few-tiers").arms) == 30
+
+
+def test_a_guardrail_scoped_to_a_segment_judges_that_segment_only(
+    server: Any, stubs: Stubs
+) -> None:
+    create(stubs, "vip-guard", [spec("control"), spec("canary")], policy=fifty_fifty())
+    stubs.admin_call(
+        "SetSegmentation",
+        admin_pb2.SetSegmentationRequest(
+            experiment="vip-guard", segmentation=admin_pb2.Segmentation(attribute="tier")
+        ),
+    )
+    guardrail = error_guardrail(min_samples=100)
+    guardrail.segment = "vip"
+    stubs.admin_call(
+        "SetGuardrails",
+        admin_pb2.SetGuardrailsRequest(experiment="vip-guard", guardrails=[guardrail]),
+    )
+    # The canary fails VIP requests only; over all traffic it would stay under the limit.
+    rng = np.random.default_rng(11)
+    events = []
+    for tier, canary_errors, count in (("standard", 0.0, 6000), ("vip", 0.3, 600)):
+        batch = segment_batch(stubs, "vip-guard", tier, count)
+        for i, d in zip(batch.choices, batch.decision_ids, strict=True):
+            rate = canary_errors if batch.arms[i].name == "canary" else 0.0
+            events.append(event(d, "obs", error=bool(rng.random() < rate)))
+    send(stubs, events)
+    wait_for("the rollback", lambda: arm_state(stubs, "vip-guard", "canary") == "rolled_back")
+    reason = stubs.arm_status("vip-guard")["canary"].rollback.reason
+    assert reason.startswith("in segment 'vip': error rate 0.")
+
+
+def test_segment_settings_are_validated(stubs: Stubs) -> None:
+    create(stubs, "unsegmented", [spec("a"), spec("b")])
+    guardrail = error_guardrail()
+    guardrail.segment = "vip"
+    with pytest.raises(grpc.RpcError) as raised:
+        stubs.admin_call(
+            "SetGuardrails",
+            admin_pb2.SetGuardrailsRequest(experiment="unsegmented", guardrails=[guardrail]),
+        )
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "needs the experiment to be segmented" in raised.value.details()
+    segmented(stubs, "long-values")
+    with pytest.raises(grpc.RpcError) as raised:
+        segment_batch(stubs, "long-values", "x" * 65, 1)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "attributes['tier'] is the segmentation attribute" in raised.value.details()

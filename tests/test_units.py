@@ -33,9 +33,18 @@ def test_token_round_trip_and_expiry() -> None:
     assert signer.sign(b"checkout", 3, 7, 1_000_000) != token  # fresh nonce each time
 
 
-def test_every_bit_of_a_token_is_covered_by_the_signature() -> None:
+def test_a_segmented_token_carries_its_segment() -> None:
     signer = DecisionSigner(b"k" * 32, ttl_s=60)
-    token = signer.sign(b"exp", 1, 1, 5_000)
+    longest = signer.sign(b"e" * 64, 127, 9, 1_000_000, "ü".encode() * 32)
+    decoded = signer.verify(longest, 1_000_000)
+    assert (decoded.experiment, decoded.segment) == ("e" * 64, "ü" * 32)
+    assert signer.verify(signer.sign(b"exp", 0, 1, 5), 5).segment == ""
+
+
+@pytest.mark.parametrize("segment", [b"", b"vip"])
+def test_every_bit_of_a_token_is_covered_by_the_signature(segment: bytes) -> None:
+    signer = DecisionSigner(b"k" * 32, ttl_s=60)
+    token = signer.sign(b"exp", 1, 1, 5_000, segment)
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     for position in range(len(token) - 1):  # the last char may carry padding bits only
         swapped = alphabet[(alphabet.index(token[position]) + 1) % 64]

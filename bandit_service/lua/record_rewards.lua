@@ -2,27 +2,46 @@
 -- A decision earns one reward and one guardrail observation (error flag and/or
 -- latency); each part is deduplicated on the decision's nonce in its own hash.
 -- KEYS[1] stats hash, KEYS[2] observations hash, then per hour bucket b (1-based)
---   KEYS[1 + 2b] "rewarded" hash and KEYS[2 + 2b] "observed" hash of that hour
---   of decision time, mapping a decision's nonce to the event id that set it.
---   After them, ntb decision-time bucket hashes (experiments with reward timing).
--- ARGV: nbuckets, then one EXPIREAT time per bucket, then track_squares (0/1),
---   then ntb and one EXPIREAT per time bucket, then per event 8 values: time
---   bucket (1-based, 0 = none), hour bucket, nonce, event id, arm, reward
---   ('' = none), error ('' = none, '0', '1'), latency histogram bucket ('' = none).
+--   KEYS[1 + 2b] "rewarded" hash and KEYS[2 + 2b] "observed" hash of that hour of
+--   decision time, mapping a decision's nonce to the event id that set it; then ntb
+--   decision-time bucket hashes (experiments with reward timing); then the set of
+--   admitted segment values and, per segment s, its stats and observations hashes.
+-- ARGV: nbuckets, one EXPIREAT per hour bucket, track_squares (0/1), ntb, one EXPIREAT
+--   per time bucket, nseg, the nseg segment values, then per event 9 values: segment
+--   (1-based, 0 = none), time bucket (1-based, 0 = none), hour bucket, nonce, event id,
+--   arm, reward ('' = none), error ('' = none, '0', '1'), latency bucket ('' = none).
 -- Returns one code per event: 1 recorded, 2 duplicate (this event id was seen),
 -- 3 the decision was rewarded by another event, 4 it has guardrail outcomes
 -- from another event. Codes 3 and 4 change nothing.
 local nbuckets = tonumber(ARGV[1])
 local squares = ARGV[nbuckets + 2] == '1'
 local ntb = tonumber(ARGV[nbuckets + 3])
-local first = nbuckets + 4 + ntb
+local nseg = tonumber(ARGV[nbuckets + 4 + ntb])
+local seg_values = nbuckets + 4 + ntb
+local first = seg_values + nseg + 1
 local tb_first_key = 3 + 2 * nbuckets
-local counts, sums, sumsq = {}, {}, {}
-local tb = {}
-local obs = {}
-local touched = {}
+local segset = tb_first_key + ntb
+
+-- Aggregates: one increment per hash and field at the end keeps large batches cheap.
+local incr, incr_float = {}, {}
+local touched_hours, touched_tb = {}, {}
 local out = {}
 local n = 0
+
+local function add(into, key, field, by)
+  local row = into[key]
+  if not row then
+    row = {}
+    into[key] = row
+  end
+  row[field] = (row[field] or 0) + by
+end
+
+-- Segments are admitted when their decisions are flushed; until then they get nothing.
+local admitted = {}
+for s = 1, nseg do
+  admitted[s] = redis.call('SISMEMBER', KEYS[segset], ARGV[seg_values + s]) == 1
+end
 
 -- 'new', 'dup' or 'conflict' for one part of an event.
 local function part_state(hash, nonce, event_id)
@@ -35,20 +54,34 @@ local function part_state(hash, nonce, event_id)
   return 'conflict'
 end
 
-local function bump(arm, field, by)
-  local key = arm .. ':' .. field
-  obs[key] = (obs[key] or 0) + by
+local function observe(key, arm, err, lat)
+  add(incr, key, arm .. ':n', 1)
+  if err ~= '' then
+    add(incr, key, arm .. ':errn', 1)
+    if err == '1' then add(incr, key, arm .. ':err', 1) end
+  end
+  if lat ~= '' then
+    add(incr, key, arm .. ':latn', 1)
+    add(incr, key, arm .. ':lat:' .. lat, 1)
+  end
 end
 
-for i = first, #ARGV, 8 do
+local function reward_into(key, arm, x)
+  add(incr, key, arm .. ':rewards', 1)
+  add(incr_float, key, arm .. ':sum', x)
+  if squares then add(incr_float, key, arm .. ':sumsq', x * x) end
+end
+
+for i = first, #ARGV, 9 do
   n = n + 1
-  local t, b = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+  local s, t, b = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   local rewarded, observed = KEYS[1 + 2 * b], KEYS[2 + 2 * b]
-  local nonce, event_id, arm = ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local reward, err, lat = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
+  local nonce, event_id, arm = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+  local reward, err, lat = ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
   local has_reward, has_obs = reward ~= '', (err ~= '' or lat ~= '')
   local r = has_reward and part_state(rewarded, nonce, event_id) or 'none'
   local o = has_obs and part_state(observed, nonce, event_id) or 'none'
+  local in_segment = s > 0 and admitted[s]
   if r == 'conflict' then
     out[n] = 3
   elseif o == 'conflict' then
@@ -56,62 +89,40 @@ for i = first, #ARGV, 8 do
   elseif r ~= 'new' and o ~= 'new' then
     out[n] = 2
   else
-    touched[b] = true
+    touched_hours[b] = true
     if r == 'new' then
       redis.call('HSET', rewarded, nonce, event_id)
       local x = tonumber(reward)
-      counts[arm] = (counts[arm] or 0) + 1
-      sums[arm] = (sums[arm] or 0) + x
-      sumsq[arm] = (sumsq[arm] or 0) + x * x
+      reward_into(KEYS[1], arm, x)
       if t > 0 then
-        local key = t .. '|' .. arm
-        local row = tb[key]
-        if not row then
-          row = {t, arm, 0, 0, 0}
-          tb[key] = row
-        end
-        row[3] = row[3] + 1
-        row[4] = row[4] + x
-        row[5] = row[5] + x * x
+        reward_into(KEYS[tb_first_key + t - 1], arm, x)
+        touched_tb[t] = true
       end
+      if in_segment then reward_into(KEYS[segset + 2 * s - 1], arm, x) end
     end
     if o == 'new' then
       redis.call('HSET', observed, nonce, event_id)
-      bump(arm, 'n', 1)
-      if err ~= '' then
-        bump(arm, 'errn', 1)
-        if err == '1' then bump(arm, 'err', 1) end
-      end
-      if lat ~= '' then
-        bump(arm, 'latn', 1)
-        bump(arm, 'lat:' .. lat, 1)
-      end
+      observe(KEYS[2], arm, err, lat)
+      if in_segment then observe(KEYS[segset + 2 * s], arm, err, lat) end
     end
     out[n] = 1
   end
 end
-for b, _ in pairs(touched) do
+for b, _ in pairs(touched_hours) do
   redis.call('EXPIREAT', KEYS[1 + 2 * b], ARGV[b + 1])
   redis.call('EXPIREAT', KEYS[2 + 2 * b], ARGV[b + 1])
 end
--- One increment per arm and field rather than per event keeps large batches cheap.
-for arm, count in pairs(counts) do
-  redis.call('HINCRBY', KEYS[1], arm .. ':rewards', count)
-  redis.call('HINCRBYFLOAT', KEYS[1], arm .. ':sum', string.format('%.17g', sums[arm]))
-  if squares then
-    redis.call('HINCRBYFLOAT', KEYS[1], arm .. ':sumsq', string.format('%.17g', sumsq[arm]))
+for key, fields in pairs(incr) do
+  for field, by in pairs(fields) do
+    redis.call('HINCRBY', key, field, by)
   end
 end
-for field, count in pairs(obs) do
-  redis.call('HINCRBY', KEYS[2], field, count)
-end
-for _, row in pairs(tb) do
-  local key = KEYS[tb_first_key + row[1] - 1]
-  redis.call('HINCRBY', key, row[2] .. ':rewards', row[3])
-  redis.call('HINCRBYFLOAT', key, row[2] .. ':sum', string.format('%.17g', row[4]))
-  if squares then
-    redis.call('HINCRBYFLOAT', key, row[2] .. ':sumsq', string.format('%.17g', row[5]))
+for key, fields in pairs(incr_float) do
+  for field, by in pairs(fields) do
+    redis.call('HINCRBYFLOAT', key, field, string.format('%.17g', by))
   end
-  redis.call('EXPIREAT', key, ARGV[nbuckets + 3 + row[1]])
+end
+for t, _ in pairs(touched_tb) do
+  redis.call('EXPIREAT', KEYS[tb_first_key + t - 1], ARGV[nbuckets + 3 + t])
 end
 return out
