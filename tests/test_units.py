@@ -146,3 +146,9 @@ def test_store_reports_an_unreachable_redis_clearly() -> None:
     store = RedisStateStore.from_url(f"redis://127.0.0.1:{free_port()}/0", "x")
     with pytest.raises(errors.StoreUnavailableError, match="redis unavailable"):
         store.ping()
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name in Settings.model_fields if f"| `{name}` |" not in readme]
+    assert not missing, f"settings missing from the README's table: {missing}"
