@@ -45,6 +45,34 @@ def test_retire_and_promote_reach_another_replica_within_a_refresh(start_server)
     assert second.decide("rollout").default_arm == "v3"
 
 
+def test_a_rollback_by_one_replica_reaches_the_other_within_a_refresh(start_server) -> None:
+    judge = start_server(refresh_interval_ms=REFRESH_MS, autopilot_interval_ms=60_000)
+    other_server = start_server(refresh_interval_ms=REFRESH_MS, autopilot_interval_ms=60_000)
+    first, other = connect(judge.target), connect(other_server.target)
+    first.create(
+        "guarded",
+        arms=("control", "canary"),
+        guardrails=[
+            admin_pb2.Guardrail(
+                name="errors",
+                error_rate=admin_pb2.ErrorRateGuardrail(max_increase=0.01),
+                min_samples=100,
+            )
+        ],
+    )
+    batch = other.batch("guarded", 1000)
+    other.stream_outcomes(
+        [
+            (d, batch.arms[i].name == "canary" and n % 2 == 0)
+            for n, (i, d) in enumerate(zip(batch.choices, batch.decision_ids, strict=True))
+        ]
+    )
+    # Only the first replica judges (the other's autopilot sleeps for a minute).
+    assert judge.server.autopilot.run_once() == 1
+    after_next_full_refresh(other_server.engine)
+    assert set(other.batch("guarded", 2000).choices) == {0}, "rolled-back arm still served"
+
+
 def test_totals_in_redis_equal_what_every_replica_decided(start_server) -> None:
     servers = [start_server(flush_interval_ms=20) for _ in range(2)]
     stubs = [connect(s.target) for s in servers]

@@ -70,6 +70,16 @@ class Stubs:
 
         return list(self.decisions.ReportRewards(requests(), timeout=30))
 
+    def stream_outcomes(self, outcomes: list[tuple[str, bool]]) -> decisions_pb2.RewardAck:
+        """Reports one guardrail outcome (the error flag) per decision, in one batch."""
+        events = [
+            decisions_pb2.RewardEvent(decision_id=d, event_id="outcome", error=error)
+            for d, error in outcomes
+        ]
+        batch = decisions_pb2.RewardBatch(batch_id=1, events=events)
+        (ack,) = self.decisions.ReportRewards(iter([batch]), timeout=30)
+        return ack
+
     def status(self, experiment: str) -> admin_pb2.ExperimentStatus:
         return self.admin_call("GetStatus", admin_pb2.GetStatusRequest(experiment=experiment))
 
