@@ -187,8 +187,19 @@ class Engine:
         if state is None:
             self._states[experiment.name] = ExperimentState(snapshot)
             self._missing.pop(experiment.name, None)
-        elif state.snapshot.experiment.epoch <= experiment.epoch:
-            state.snapshot = snapshot
+        else:
+            self._install(state, snapshot)
+
+    @staticmethod
+    def _install(state: ExperimentState, snapshot: Snapshot) -> None:
+        """Replaces the snapshot unless it would go back to an older config.
+
+        A refresh builds its snapshot while an admin change on this replica may install a
+        newer one; epochs only grow, so the newer config always wins.
+        """
+        with state.lock:
+            if snapshot.experiment.epoch >= state.snapshot.experiment.epoch:
+                state.snapshot = snapshot
 
     def _read_buckets(self, experiments: list[Experiment]) -> list[TimeBuckets]:
         at = now_ms()
@@ -221,18 +232,18 @@ class Engine:
             elif state.snapshot.experiment.segmentation.enabled:
                 segmented.append((state, raw))
             elif raw != state.snapshot.raw_stats:
-                state.snapshot = self._snapshot(state.snapshot.experiment, raw)
+                self._install(state, self._snapshot(state.snapshot.experiment, raw))
         if timed:
             experiments = [state.snapshot.experiment for state, _ in timed]
             for (state, raw), buckets in zip(timed, self._read_buckets(experiments), strict=True):
-                state.snapshot = self._snapshot(state.snapshot.experiment, raw, buckets)
+                self._install(state, self._snapshot(state.snapshot.experiment, raw, buckets))
         if segmented:
             names = [state.snapshot.experiment.name for state, _ in segmented]
             all_segments = self._store.read_segment_stats(names)
             for (state, raw), segments in zip(segmented, all_segments, strict=True):
                 current = state.snapshot
                 if raw != current.raw_stats or segments != current.segment_stats:
-                    state.snapshot = self._snapshot(current.experiment, raw, None, segments)
+                    self._install(state, self._snapshot(current.experiment, raw, None, segments))
         self.refreshes += 1
 
     def state(self, name: str) -> ExperimentState:
