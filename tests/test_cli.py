@@ -172,13 +172,16 @@ def test_status_shows_a_row_per_arm(ctl: Run, experiment: str) -> None:
         assert ctl("decide", experiment)[0] == 0
     code, out, err = ctl("status", experiment)
     assert code == 0, err
-    header, _, *table = out.splitlines()
+    header, table, notes = out.rstrip("\n").split("\n\n")
     assert experiment in header and "thompson" in header and "epoch" in header
-    assert table[0].split()[:3] == ["ARM", "STATE", "VERSION"]
-    rows = {line.split()[0]: line for line in table[1:]}
+    lines = table.splitlines()
+    assert lines[0].split()[:3] == ["ARM", "STATE", "VERSION"]
+    rows = {line.split()[0]: line for line in lines[1:]}
     assert set(rows) == {"v1", "v2"}
     assert "default" in rows["v1"] and "default" not in rows["v2"]
     assert "%" in rows["v2"]
+    # Below the table, one line says how far the arms are from a promotion decision.
+    assert notes.strip().startswith("promotion  waiting for samples:")
 
 
 def test_pause_and_resume(ctl: Run, experiment: str) -> None:

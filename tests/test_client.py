@@ -46,6 +46,9 @@ from banditd_client import (
     error_rate_guardrail,
     latency_guardrail,
     policy_config,
+    promotion_rule,
+    reward_timing,
+    segmentation,
 )
 from banditd_client._channel import admin_metadata, default_actor
 from banditd_client._reward_batches import RewardLedger
@@ -466,6 +469,19 @@ def test_guardrail_builders_fill_one_kind_each() -> None:
         (lambda: arm_limits(ramp_steps=(0.1, 2.0)), "ramp step 2"),
         (lambda: arm_limits(ramp_min_decisions=10), "give ramp_steps"),
         (lambda: arm_limits(ramp_steps=(0.1,), ramp_min_seconds=-1.0), "ramp_min_seconds"),
+        (lambda: promotion_rule(prob_best=0.4), r"prob_best must be within \[0.5, 1\)"),
+        (lambda: promotion_rule(prob_best=1.0), "prob_best"),
+        (lambda: promotion_rule(prob_best=math.nan), "prob_best"),
+        (lambda: promotion_rule(max_expected_loss=-0.01), r"max_expected_loss .* \(0, 1\]"),
+        (lambda: promotion_rule(max_expected_loss=1.5), "max_expected_loss"),
+        (lambda: promotion_rule(min_samples=-1), "min_samples"),
+        (lambda: promotion_rule(min_samples=10**10), "min_samples must be at most"),
+        (lambda: reward_timing(reward_wait_s=-1.0), "reward_wait_s"),
+        (lambda: reward_timing(window_s=math.inf), "window_s"),
+        (lambda: reward_timing(default_reward=math.nan), "default_reward"),
+        (lambda: segmentation("", min_samples=100), "give the attribute"),
+        (lambda: segmentation("region", max_values=-1), "max_values"),
+        (lambda: segmentation("region", min_samples=1.5), "min_samples"),  # type: ignore[arg-type]
     ],
 )
 def test_admin_builders_refuse_impossible_values(build: Callable[[], Any], message: str) -> None:
@@ -485,6 +501,39 @@ def test_arm_limits_sets_only_what_is_given() -> None:
     ramp = arm_limits(ramp_steps=[0.05, 0.25, 0.5], ramp_min_decisions=500, ramp_min_seconds=60)
     assert list(ramp.ramp.steps) == [0.05, 0.25, 0.5]
     assert (ramp.ramp.min_decisions_per_step, ramp.ramp.min_seconds_per_step) == (500, 60.0)
+
+
+def test_promotion_timing_and_segmentation_builders_leave_zeros_to_the_server() -> None:
+    # Zeros ask for the server's defaults: P(best) 0.95, expected loss 1%, 1000 samples.
+    assert promotion_rule() == admin_pb2.PromotionRule()
+    rule = promotion_rule(prob_best=0.9, max_expected_loss=0.02, min_samples=500, auto_promote=True)
+    assert (rule.prob_best, rule.max_expected_loss, rule.min_samples, rule.auto_promote) == (
+        0.9,
+        0.02,
+        500,
+        True,
+    )
+    assert promotion_rule(prob_best=0.5).prob_best == 0.5  # the edges the server accepts
+    assert promotion_rule(max_expected_loss=1.0).max_expected_loss == 1.0
+
+    # default_reward travels by presence: unset and 0 are different things.
+    unset = reward_timing(reward_wait_s=86_400.0, window_s=3_600.0)
+    assert (unset.reward_wait_s, unset.window_s) == (86_400.0, 3_600.0)
+    assert not unset.HasField("default_reward")
+    zero = reward_timing(default_reward=0.0)
+    assert zero.HasField("default_reward") and zero.default_reward == 0.0
+    assert reward_timing(reward_wait_s=60, default_reward=2).default_reward == 2.0
+
+    assert segmentation() == admin_pb2.Segmentation()  # off
+    on = segmentation("region", min_samples=100, max_values=8)
+    assert (on.attribute, on.min_samples, on.max_values) == ("region", 100, 8)
+
+    errors = error_rate_guardrail("vip-errors", 0.01, segment="vip")
+    slow = latency_guardrail("vip-slow", 200.0, segment="vip")
+    assert (errors.segment, slow.segment) == ("vip", "vip")
+    assert error_rate_guardrail("errors", 0.01).segment == ""
+    with pytest.raises(TypeError, match="segment must be a string"):
+        error_rate_guardrail("e", 0.01, segment=None)  # type: ignore[arg-type]
 
 
 def test_admin_calls_name_the_actor(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -603,6 +652,69 @@ def test_admin_client_builds_the_rollout_requests(recording_admin: RecordingAdmi
     assert [g.name for g in guardrails.guardrails] == ["slow"]
     assert recorder.last("GetHistory")[0] == admin_pb2.GetHistoryRequest(experiment="x", limit=5)
     assert [(e.action, e.actor) for e in entries] == [("add_arm", ACTOR)]
+
+
+def test_admin_client_builds_promotion_timing_and_segment_requests(
+    recording_admin: RecordingAdmin,
+) -> None:
+    recorder = recording_admin
+    with AdminClient(recorder.target, token="secret", actor=ACTOR) as admin:
+        admin.create_experiment("plain", ["a", "b"])
+        admin.create_experiment(
+            "full",
+            ["a", "b"],
+            promotion=promotion_rule(prob_best=0.9, auto_promote=True),
+            timing=reward_timing(reward_wait_s=600.0, default_reward=0.0),
+            segmentation=segmentation("region", min_samples=100),
+        )
+        admin.create_experiment("by-name", ["a", "b"], segmentation="tier")
+        admin.set_promotion_rule("x", max_expected_loss=0.005, min_samples=2000)
+        admin.set_promotion_rule("x")
+        admin.set_reward_timing("x", reward_wait_s=86_400.0, window_s=604_800.0)
+        admin.set_reward_timing("x", default_reward=1.0)
+        admin.set_segmentation("x", "region", max_values=16)
+        admin.set_segmentation("x")
+        admin.status("x")
+        admin.status("x", segment="eu")
+        with pytest.raises(ValueError, match="prob_best"):
+            admin.set_promotion_rule("x", prob_best=0.3)
+        with pytest.raises(ValueError, match="window_s"):
+            admin.set_reward_timing("x", window_s=-60.0)
+
+    for name, _, metadata in recorder.calls:
+        assert metadata["x-banditd-actor"] == ACTOR, name
+        assert metadata["authorization"] == "Bearer secret", name
+    # The refused values never left the client.
+    assert [n for n, _, _ in recorder.calls].count("SetPromotionRule") == 2
+    assert [n for n, _, _ in recorder.calls].count("SetRewardTiming") == 2
+
+    plain, full, by_name = [r for n, r, _ in recorder.calls if n == "CreateExperiment"]
+    assert not any(plain.HasField(f) for f in ("promotion", "timing", "segmentation"))
+    assert (full.promotion.prob_best, full.promotion.auto_promote) == (0.9, True)
+    assert (full.promotion.max_expected_loss, full.promotion.min_samples) == (0.0, 0)
+    assert full.timing.reward_wait_s == 600.0
+    assert full.timing.HasField("default_reward") and full.timing.default_reward == 0.0
+    assert (full.segmentation.attribute, full.segmentation.min_samples) == ("region", 100)
+    assert by_name.segmentation == admin_pb2.Segmentation(attribute="tier")
+
+    rule, defaults = [r for n, r, _ in recorder.calls if n == "SetPromotionRule"]
+    assert rule == admin_pb2.SetPromotionRuleRequest(
+        experiment="x",
+        promotion=admin_pb2.PromotionRule(max_expected_loss=0.005, min_samples=2000),
+    )
+    assert defaults.promotion == admin_pb2.PromotionRule()
+    waits, default = [r for n, r, _ in recorder.calls if n == "SetRewardTiming"]
+    assert (waits.timing.reward_wait_s, waits.timing.window_s) == (86_400.0, 604_800.0)
+    assert not waits.timing.HasField("default_reward")
+    assert default.timing.HasField("default_reward") and default.timing.default_reward == 1.0
+    on, off = [r for n, r, _ in recorder.calls if n == "SetSegmentation"]
+    assert on == admin_pb2.SetSegmentationRequest(
+        experiment="x", segmentation=admin_pb2.Segmentation(attribute="region", max_values=16)
+    )
+    assert (off.experiment, off.segmentation.attribute) == ("x", "")
+    every, one = [r for n, r, _ in recorder.calls if n == "GetStatus"]
+    assert every == admin_pb2.GetStatusRequest(experiment="x")
+    assert one == admin_pb2.GetStatusRequest(experiment="x", segment="eu")
 
 
 # -- against a real server ---------------------------------------------------------------
@@ -1024,3 +1136,113 @@ def test_async_client_sees_shadows_and_reports_guardrail_outcomes(server: Any) -
         arms = {arm.name: arm for arm in admin.status(experiment).arms}
     assert arms["s"].observations == 20 and arms["s"].rewards == 0
     assert arms["a"].errors + arms["b"].errors == 1
+
+
+def test_promotion_readiness_follows_the_rule_and_auto_promotion_promotes(server: Any) -> None:
+    """Readiness: the status names the arm that meets the rule once every live arm has the
+    samples; with auto_promote banditd promotes it itself."""
+    name = f"exp-{uuid.uuid4().hex[:10]}"
+    with AdminClient(server.target, token=server.admin_token, actor=ACTOR) as admin:
+        created = admin.create_experiment(
+            name, ["a", "b"], promotion=promotion_rule(min_samples=2000, prob_best=0.9)
+        )
+        assert (created.promotion.min_samples, created.promotion.prob_best) == (2000, 0.9)
+        # What was left at 0 comes back as the server's default.
+        assert created.promotion.max_expected_loss == pytest.approx(0.01)
+
+        status = admin.status(name)
+        assert status.ready_arm == "" and "waiting for samples" in status.readiness
+        admin.import_outcomes(name, "a", pulls=3000, rewards=300, reward_sum=300.0, import_id="a")
+        admin.import_outcomes(name, "b", pulls=3000, rewards=600, reward_sum=600.0, import_id="b")
+        status = admin.status(name)
+        assert status.ready_arm == "b", status.readiness
+        arms = {arm.name: arm for arm in status.arms}
+        assert arms["b"].promotion_ready and not arms["a"].promotion_ready
+        assert arms["b"].expected_loss < 0.01 < arms["a"].expected_loss
+        assert arms["a"].expected_loss == pytest.approx(0.5, abs=0.05)  # 10% vs 20%
+
+        stricter = admin.set_promotion_rule(name, min_samples=5000)
+        assert stricter.promotion.min_samples == 5000
+        assert stricter.promotion.prob_best == pytest.approx(0.95)  # replaced, not merged
+        assert admin.status(name).ready_arm == ""
+
+        admin.set_promotion_rule(name, auto_promote=True)
+
+        def promoted() -> Any:
+            e = admin.get_experiment(name)
+            return e if e.default_arm == "b" else None
+
+        # auto_promote with the default 1000 samples: b is ready, banditd promotes it.
+        e = eventually(promoted, "auto-promotion of b", timeout_s=20)
+        states = {arm.name: arm.state for arm in e.arms}
+        assert states == {"a": admin_pb2.ARM_STATE_RETIRED, "b": admin_pb2.ARM_STATE_LIVE}
+        entry = next(e for e in admin.history(name) if e.action == "promote_arm")
+        assert entry.arm == "b" and entry.actor != ACTOR
+
+
+def test_reward_timing_and_segmentation_are_kept_in_the_config(server: Any) -> None:
+    name = f"exp-{uuid.uuid4().hex[:10]}"
+    with AdminClient(server.target, token=server.admin_token, actor=ACTOR) as admin:
+        created = admin.create_experiment(
+            name,
+            ["a", "b"],
+            reward_type="continuous",
+            reward_min=0.0,
+            reward_max=100.0,
+            timing=reward_timing(reward_wait_s=3600.0),
+            segmentation="region",
+        )
+        assert created.timing.reward_wait_s == 3600.0
+        assert not created.timing.HasField("default_reward")
+        assert created.segmentation.attribute == "region"
+
+        timed = admin.set_reward_timing(
+            name, reward_wait_s=600.0, default_reward=0.0, window_s=7200
+        )
+        assert (timed.timing.reward_wait_s, timed.timing.window_s) == (600.0, 7200.0)
+        assert timed.timing.HasField("default_reward") and timed.timing.default_reward == 0.0
+        with pytest.raises(InvalidArgument, match="default_reward"):
+            admin.set_reward_timing(name, reward_wait_s=600.0, default_reward=500.0)
+        cleared = admin.set_reward_timing(name)
+        assert cleared.timing == admin_pb2.RewardTiming()
+
+        segmented = admin.set_segmentation(name, "tier", min_samples=50)
+        assert (segmented.segmentation.attribute, segmented.segmentation.min_samples) == (
+            "tier",
+            50,
+        )
+        assert segmented.segmentation.max_values == 64  # the server's default, filled in
+        guarded = admin.set_guardrails(
+            name, [error_rate_guardrail("vip-errors", 0.01, segment="vip")]
+        )
+        assert guarded.guardrails[0].segment == "vip"
+        admin.set_guardrails(name, [])  # a segment's guardrail needs the segmentation
+        off = admin.set_segmentation(name)
+        assert off.segmentation.attribute == ""
+
+
+def test_status_of_one_segment(server: Any) -> None:
+    """Needs the server side of segments: per-segment statistics and GetStatus(segment)."""
+    name = f"exp-{uuid.uuid4().hex[:10]}"
+    with (
+        AdminClient(server.target, token=server.admin_token, actor=ACTOR) as admin,
+        BanditClient(server.target, timeout_s=5.0) as bandit,
+    ):
+        admin.create_experiment(name, ["a", "b"], segmentation=segmentation("region"))
+        bandit.decide_batch(name, 30, attributes={"region": "eu"})
+        bandit.decide_batch(name, 20, attributes={"region": "us"})
+        bandit.decide_batch(name, 10)  # no region: counted for the experiment only
+
+        def segment_counted() -> Any:
+            server.engine.flush()
+            status = admin.status(name, segment="eu")
+            return status if sum(arm.pulls for arm in status.arms) == 30 else None
+
+        eu = eventually(segment_counted, "the eu segment's statistics")
+        assert eu.segment == "eu"
+        assert set(eu.segments) == {"eu", "us"}
+        every = admin.status(name)
+        assert every.segment == "" and set(every.segments) == {"eu", "us"}
+        assert sum(arm.pulls for arm in every.arms) == 60
+        with pytest.raises(NotFound):
+            admin.status(name, segment="apac")

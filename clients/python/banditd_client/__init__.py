@@ -17,6 +17,9 @@ from banditd_client.admin import (
     error_rate_guardrail,
     latency_guardrail,
     policy_config,
+    promotion_rule,
+    reward_timing,
+    segmentation,
 )
 from banditd_client.async_client import AsyncBanditClient
 from banditd_client.async_reporter import AsyncRewardReporter
@@ -69,4 +72,7 @@ __all__ = [
     "error_rate_guardrail",
     "latency_guardrail",
     "policy_config",
+    "promotion_rule",
+    "reward_timing",
+    "segmentation",
 ]

@@ -23,6 +23,14 @@ DEFAULT_LEVEL: Final = 0.95
 DEFAULT_QUANTILE: Final = 0.95
 # A judged guardrail check at least this likely to be breached is worth a warning.
 WARN_BREACH_PROBABILITY: Final = 0.5
+# Defaults the server applies to a promotion rule or segmentation field left at 0.
+DEFAULT_PROB_BEST: Final = 0.95
+DEFAULT_MAX_EXPECTED_LOSS: Final = 0.01
+DEFAULT_PROMOTION_MIN_SAMPLES: Final = 1000
+DEFAULT_SEGMENT_MIN_SAMPLES: Final = 500
+DEFAULT_SEGMENT_MAX_VALUES: Final = 64
+
+_DURATION_UNITS: Final = (("d", 86_400), ("h", 3_600), ("m", 60))
 
 _LIVE = admin_pb2.ARM_STATE_LIVE
 _SHADOW = admin_pb2.ARM_STATE_SHADOW
@@ -82,6 +90,15 @@ def share(value: float) -> str:
     return f"{100 * value:.3g}%"
 
 
+def duration_text(seconds: float) -> str:
+    """Seconds in the largest unit that divides them: 86400 -> "1d", 5400 -> "90m",
+    90 -> "90s"; banditctl reads the same spellings."""
+    for unit, size in _DURATION_UNITS:
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
+
+
 def one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -109,6 +126,76 @@ def reward_text(experiment: Any) -> str:
     if name == "continuous":
         return f"continuous [{experiment.reward_min:g}, {experiment.reward_max:g}]"
     return name
+
+
+def _binary(experiment: Any) -> bool:
+    return REWARD_TYPE_NAMES.get(experiment.reward_type) == "binary"
+
+
+# -- promotion, timing, segments -----------------------------------------------------------
+
+
+def promotion_text(rule: Any, binary: bool = True) -> str:
+    """The promotion rule in force, defaults filled in: "P(best) ≥ 0.95, expected loss ≤ 1%,
+    1000 decisions per live arm; promote by hand"."""
+    prob_best = rule.prob_best or DEFAULT_PROB_BEST
+    loss = rule.max_expected_loss or DEFAULT_MAX_EXPECTED_LOSS
+    samples = rule.min_samples or DEFAULT_PROMOTION_MIN_SAMPLES
+    unit = "decisions" if binary else "rewards"
+    how = "banditd promotes the ready arm itself" if rule.auto_promote else "promote by hand"
+    return (
+        f"P(best) ≥ {prob_best:g}, expected loss ≤ {share(loss)}, "
+        f"{samples} {unit} per live arm; {how}"
+    )
+
+
+def timing_text(timing: Any, binary: bool = True) -> str:
+    """Reward wait and window, e.g. "wait 1d (then no reward counts 0), window 7d"; ""
+    when neither is set (rewards count at once, the policy sees all history)."""
+    parts = []
+    has_default = timing.HasField("default_reward")
+    if timing.reward_wait_s:
+        if has_default or binary:
+            then = f"then no reward counts {timing.default_reward if has_default else 0:g}"
+        else:
+            then = "then a decision without a reward is left out"
+        parts.append(f"wait {duration_text(timing.reward_wait_s)} ({then})")
+    elif has_default:
+        parts.append(f"default reward {timing.default_reward:g}")
+    if timing.window_s:
+        parts.append(f"window {duration_text(timing.window_s)}")
+    return ", ".join(parts)
+
+
+def segmentation_text(config: Any) -> str:
+    """The segmentation in force, e.g. "by 'region' (own statistics after 500 decisions, at
+    most 64 values)"; "" when it is off."""
+    if not config.attribute:
+        return ""
+    min_samples = config.min_samples or DEFAULT_SEGMENT_MIN_SAMPLES
+    max_values = config.max_values or DEFAULT_SEGMENT_MAX_VALUES
+    return (
+        f"by {config.attribute!r} (own statistics after {min_samples} decisions, "
+        f"at most {max_values} values)"
+    )
+
+
+def readiness_line(status: Any) -> str:
+    """Which arm is ready for promotion and why, or why none is yet; "" when there is
+    nothing to choose between (fewer than two live arms) or the server said nothing."""
+    e = status.experiment
+    ready = _ready_arm(status)
+    readiness = one_line(status.readiness)
+    if not ready:
+        live = sum(a.state == _LIVE for a in status.arms)
+        return readiness if live >= 2 else ""
+    # The server's explanation names the arm first ("b is ready: P(best) ..."); keep it so.
+    line = readiness if readiness.startswith(f"{ready} ") else f"{ready} is ready for promotion"
+    if readiness and line != readiness:
+        line += f" ({readiness})"
+    if e.promotion.auto_promote:
+        return f"{line}; auto-promotion is on: banditd promotes it"
+    return f"{line}; promote it with: banditctl arm promote {e.name} {ready}"
 
 
 # -- limits, ramps, rollbacks, guardrails ----------------------------------------------------
@@ -205,24 +292,27 @@ def guardrail_limit(guardrail: Any) -> str:
 
 
 def guardrails_table(experiment: Any) -> str:
-    """One row per guardrail, with the server's defaults filled in where a field is 0."""
-    rows = []
-    for g in experiment.guardrails:
-        control = "-"
-        if g.WhichOneof("kind") == "error_rate":
-            control = g.error_rate.control_arm or f"{experiment.default_arm} (default arm)"
-        rows.append(
-            [
-                g.name,
-                guardrail_kind(g),
-                guardrail_limit(g),
-                control,
-                str(g.min_samples or DEFAULT_MIN_SAMPLES),
-                share(g.level or DEFAULT_LEVEL),
-            ]
-        )
-    headers = ["GUARDRAIL", "KIND", "LIMIT", "CONTROL", "MIN SAMPLES", "ROLLBACK AT"]
-    return table(headers, rows, right={4, 5})
+    """One row per guardrail, with the server's defaults filled in where a field is 0; a
+    SEGMENT column when a guardrail judges one segment only."""
+    guardrails = list(experiment.guardrails)
+    controls = [
+        g.error_rate.control_arm or f"{experiment.default_arm} (default arm)"
+        if g.WhichOneof("kind") == "error_rate"
+        else "-"
+        for g in guardrails
+    ]
+    columns = [
+        _Column("GUARDRAIL", [g.name for g in guardrails]),
+        _Column("KIND", [guardrail_kind(g) for g in guardrails]),
+        _Column("LIMIT", [guardrail_limit(g) for g in guardrails]),
+        _Column("CONTROL", controls),
+        _Column("SEGMENT", [g.segment or "-" for g in guardrails], optional=True),
+        _Column(
+            "MIN SAMPLES", [str(g.min_samples or DEFAULT_MIN_SAMPLES) for g in guardrails], True
+        ),
+        _Column("ROLLBACK AT", [share(g.level or DEFAULT_LEVEL) for g in guardrails], True),
+    ]
+    return _column_table(columns)
 
 
 # -- whole views ---------------------------------------------------------------------------
@@ -239,7 +329,13 @@ def experiment_text(e: Any) -> str:
         ("paused", "yes" if e.paused else "no"),
         ("epoch", str(e.epoch)),
         ("created", utc(e.created_unix_ms)),
+        ("promotion", promotion_text(e.promotion, _binary(e))),
     ]
+    # Timing and segments only when in use: a plain experiment reads as before.
+    if timing := timing_text(e.timing, _binary(e)):
+        fields.append(("reward timing", timing))
+    if segments := segmentation_text(e.segmentation):
+        fields.append(("segments", segments))
     columns = [
         _Column("ARM", [a.name for a in e.arms]),
         _Column("STATE", [state_text(a.state) for a in e.arms]),
@@ -258,26 +354,33 @@ def experiment_text(e: Any) -> str:
     return "\n\n".join(parts)
 
 
-def status_text(status: Any) -> str:
-    """`status`: one row per arm (live, shadow, retired, rolled back side by side), then one
-    line per running ramp, per rolled-back arm and per guardrail an arm may be breaching."""
+def status_text(status: Any, requested_segment: str = "") -> str:
+    """`status`: one row per arm (live, shadow, retired, rolled back side by side), then
+    whether an arm is ready for promotion, and one line per running ramp, per rolled-back
+    arm and per guardrail an arm may be breaching.
+
+    Segmented experiments name the attribute and the segment shown in the header and list
+    the segments that have statistics. requested_segment is the segment asked for: when the
+    server answered with other statistics, a warning says so.
+    """
     e = status.experiment
     header = (
         f"experiment {e.name}   policy {policy_text(e.policy)}   reward {reward_text(e)}   "
         f"epoch {e.epoch}   paused {'yes' if e.paused else 'no'}"
     )
-    binary = REWARD_TYPE_NAMES.get(e.reward_type) == "binary"
+    attribute = e.segmentation.attribute
+    if status.segment:
+        shown = f"{attribute}={status.segment}" if attribute else status.segment
+        header += f"   segment {shown}"
+    elif attribute:
+        header += f"   segmented by {attribute} (all decisions)"
+    binary = _binary(e)
     arms = list(status.arms)
     configured = {a.name: a for a in e.arms}
+    ready = _ready_arm(status)
     columns = [
         _Column("ARM", [a.name for a in arms]),
-        _Column(
-            "STATE",
-            [
-                f"{state_text(a.state)}, default" if a.is_default else state_text(a.state)
-                for a in arms
-            ],
-        ),
+        _Column("STATE", [_state_cell(a, ready) for a in arms]),
         _Column("VERSION", [a.version for a in arms]),
         _Column("PULLS", [str(a.pulls) for a in arms], right=True),
         _Column("REWARDS", [str(a.rewards) for a in arms], right=True),
@@ -291,6 +394,13 @@ def status_text(status: Any) -> str:
             True,
         ),
         _Column("P(BEST)", [_shadow_aware(a, a.prob_best) for a in arms], right=True),
+    ]
+    # Expected loss compares live arms: it says something once two of them have data. All
+    # zeros is a server that does not send it (two arms with data never both lose nothing).
+    live = [a for a in arms if a.state == _LIVE]
+    if sum(_has_data(a, binary) for a in live) >= 2 and any(a.expected_loss > 0 for a in live):
+        columns.append(_Column("E[LOSS]", [_expected_loss(a) for a in arms], right=True))
+    columns += [
         _Column("ERR", [_error_rate(a) for a in arms], right=True, optional=True),
         _Column("P95 MS", [_latency(a.latency_p95_ms) for a in arms], right=True, optional=True),
     ]
@@ -312,8 +422,29 @@ def status_text(status: Any) -> str:
         for check in a.guardrails
         if check.judged and check.breach_probability >= WARN_BREACH_PROBABILITY
     ]
+    if requested_segment and status.segment != requested_segment:
+        shown = f"segment {status.segment!r}" if status.segment else "all decisions"
+        warnings.insert(
+            0,
+            f"segment {requested_segment!r} has no statistics of its own; "
+            f"these statistics are of {shown}",
+        )
+    segments = []
+    if attribute or status.segments:
+        listed = ", ".join(status.segments)
+        segments.append(
+            f"{listed} (show one with --segment VALUE)"
+            if listed
+            else "none has statistics of its own yet"
+        )
+    timing = timing_text(e.timing, binary)
+    if timing:
+        timing += "; the policy decides from these, this table shows all history"
     parts = [header, _column_table(columns)]
     notes = _notes(
+        ("promotion", [readiness_line(status)]),
+        ("segments", segments),
+        ("timing", [timing]),
         ("ramp", [ramp_line(a.name, a.limits.ramp) for a in e.arms]),
         ("rolled back", rollbacks),
         ("warning", warnings),
@@ -355,6 +486,28 @@ def _notes(*groups: tuple[str, list[str]]) -> str:
 
 def _rolled_back(arm: Any) -> bool:
     return bool(arm.state == _ROLLED_BACK or arm.HasField("rollback"))
+
+
+def _ready_arm(status: Any) -> str:
+    return str(status.ready_arm) or next((a.name for a in status.arms if a.promotion_ready), "")
+
+
+def _state_cell(arm: Any, ready: str) -> str:
+    notes = [state_text(arm.state)]
+    if arm.is_default:
+        notes.append("default")
+    if arm.promotion_ready or (ready and arm.name == ready):
+        notes.append("ready")
+    return ", ".join(notes)
+
+
+def _has_data(arm: Any, binary: bool) -> bool:
+    return bool(arm.pulls if binary else arm.rewards)
+
+
+def _expected_loss(arm: Any) -> str:
+    # Among live arms only: the others are not in the running.
+    return f"{100 * arm.expected_loss:.2f}%" if arm.state == _LIVE else "-"
 
 
 def _mean(arm: Any, binary: bool) -> tuple[str, str]:

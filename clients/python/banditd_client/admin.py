@@ -2,8 +2,10 @@
 
 Also builds the admin values that need more than a constructor call: a PolicyConfig from
 a policy name and its parameters, a RewardType from its name, an arm's ArmLimits (cap,
-floor, ramp) and Guardrails. banditctl uses the same builders. Every call carries the
-acting person's name (x-banditd-actor), which the server records in the history.
+floor, ramp), Guardrails, a PromotionRule, a RewardTiming and a Segmentation, each
+checked against the ranges the server accepts. banditctl uses the same builders. Every
+call carries the acting person's name (x-banditd-actor), which the server records in the
+history.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ ArmArg = str | tuple[str, str]
 
 # GetHistoryRequest.limit's range, from admin.proto.
 MAX_HISTORY_ENTRIES: Final = 10_000
+# Counts the server accepts in a promotion rule (min_samples) and segmentation.
+MAX_SAMPLES: Final = 1_000_000_000
+MAX_UINT32: Final = 2**32 - 1
 
 
 def reward_type_value(name: str) -> admin_pb2.RewardType:
@@ -167,14 +172,17 @@ def error_rate_guardrail(
     control_arm: str = "",
     min_samples: int = 0,
     level: float = 0.0,
+    segment: str = "",
 ) -> Message:
     """A Guardrail: an arm's error rate may exceed the control arm's by at most
     max_increase (0.01 is one percentage point), else the arm is rolled back.
 
     control_arm "" is the experiment's default arm; min_samples 0 and level 0 take the
-    server's defaults (200 observations, posterior probability 0.95).
+    server's defaults (200 observations, posterior probability 0.95). segment, a value of
+    the experiment's segmentation attribute (e.g. "vip"), judges only that segment's
+    decisions; "" judges all of them.
     """
-    _check_guardrail(name, min_samples, level)
+    _check_guardrail(name, min_samples, level, segment)
     if not (math.isfinite(max_increase) and 0 <= max_increase <= 1):
         raise ValueError(
             f"max_increase is a difference of error rates, 0 to 1 (0.01 is one percentage "
@@ -185,6 +193,7 @@ def error_rate_guardrail(
         error_rate=admin_pb2.ErrorRateGuardrail(max_increase=max_increase, control_arm=control_arm),
         min_samples=min_samples,
         level=level,
+        segment=segment,
     )
 
 
@@ -195,10 +204,12 @@ def latency_guardrail(
     quantile: float = 0.0,
     min_samples: int = 0,
     level: float = 0.0,
+    segment: str = "",
 ) -> Message:
     """A Guardrail: the `quantile` of an arm's latency may not exceed ceiling_ms, else the
-    arm is rolled back. quantile 0 is the server's default, 0.95 (p95)."""
-    _check_guardrail(name, min_samples, level)
+    arm is rolled back. quantile 0 is the server's default, 0.95 (p95); segment as for
+    error_rate_guardrail()."""
+    _check_guardrail(name, min_samples, level, segment)
     if not (math.isfinite(ceiling_ms) and ceiling_ms > 0):
         raise ValueError(f"ceiling_ms must be a finite number > 0, got {ceiling_ms}")
     if not (quantile == 0 or 0 < quantile < 1):
@@ -208,17 +219,110 @@ def latency_guardrail(
         latency=admin_pb2.LatencyGuardrail(ceiling_ms=ceiling_ms, quantile=quantile),
         min_samples=min_samples,
         level=level,
+        segment=segment,
     )
 
 
-def _check_guardrail(name: str, min_samples: int, level: float) -> None:
+def _check_guardrail(name: str, min_samples: int, level: float, segment: str) -> None:
     if not name:
         raise ValueError("a guardrail needs a name")
+    if not isinstance(segment, str):
+        raise TypeError(f"segment must be a string (a segment value), got {segment!r}")
     _whole("min_samples", min_samples)
     if not (level == 0 or 0 < level < 1):
         raise ValueError(
             f"level is the breach probability that rolls an arm back, within (0, 1), got {level}"
         )
+
+
+def promotion_rule(
+    *,
+    prob_best: float = 0.0,
+    max_expected_loss: float = 0.0,
+    min_samples: int = 0,
+    auto_promote: bool = False,
+) -> Message:
+    """A PromotionRule: an arm is ready for promotion once every live arm has min_samples
+    (decisions for binary rewards, rewards for continuous ones), its P(best) is at least
+    prob_best and its expected loss (reward given up by choosing it, relative to the best
+    arm's mean) at most max_expected_loss. auto_promote: banditd then promotes it itself.
+
+    Zeros take the server's defaults: prob_best 0.95, max_expected_loss 0.01 (1%),
+    min_samples 1000.
+    """
+    if not (prob_best == 0 or (math.isfinite(prob_best) and 0.5 <= prob_best < 1)):
+        raise ValueError(
+            f"prob_best must be within [0.5, 1) (0: the default 0.95), got {prob_best}"
+        )
+    if not (
+        max_expected_loss == 0 or (math.isfinite(max_expected_loss) and 0 < max_expected_loss <= 1)
+    ):
+        raise ValueError(
+            "max_expected_loss is a fraction of the best arm's mean reward, within (0, 1] "
+            f"(0.01 is 1%; 0: the default), got {max_expected_loss}"
+        )
+    _whole("min_samples", min_samples)
+    if min_samples > MAX_SAMPLES:
+        raise ValueError(f"min_samples must be at most {MAX_SAMPLES}, got {min_samples}")
+    if not isinstance(auto_promote, bool):
+        raise TypeError(f"auto_promote must be True or False, got {auto_promote!r}")
+    return admin_pb2.PromotionRule(
+        prob_best=prob_best,
+        max_expected_loss=max_expected_loss,
+        min_samples=min_samples,
+        auto_promote=auto_promote,
+    )
+
+
+def reward_timing(
+    *,
+    reward_wait_s: float = 0.0,
+    default_reward: float | None = None,
+    window_s: float = 0.0,
+) -> Message:
+    """A RewardTiming.
+
+    reward_wait_s: delayed rewards; a decision younger than this counts neither as a
+    success nor as a failure, and once older without a reward it counts default_reward.
+    default_reward None leaves it unset: 0 for binary rewards; for continuous ones such
+    decisions do not count. window_s: the policy sees only the last window_s seconds of
+    decisions, to follow a change in the best arm. 0 turns each off.
+    """
+    reward_wait_s = _seconds("reward_wait_s", reward_wait_s)
+    window_s = _seconds("window_s", window_s)
+    timing = admin_pb2.RewardTiming(reward_wait_s=reward_wait_s, window_s=window_s)
+    # Presence carries "unset": 0 is a default reward like any other.
+    if default_reward is not None:
+        default_reward = float(default_reward)
+        if not math.isfinite(default_reward):
+            raise ValueError(f"default_reward must be a finite number, got {default_reward}")
+        timing.default_reward = default_reward
+    return timing
+
+
+def segmentation(attribute: str = "", *, min_samples: int = 0, max_values: int = 0) -> Message:
+    """A Segmentation: statistics and allocation per value of the request attribute
+    `attribute` (e.g. "region"); "" turns segmentation off.
+
+    min_samples: a segment decides from its own statistics once its arms have this many
+    decisions in total (0: the server's default, 500). max_values: at most this many values
+    get statistics of their own (0: the default, 64); further values use the experiment's.
+    """
+    if not isinstance(attribute, str):
+        raise TypeError(f"attribute must be a string, got {attribute!r}")
+    _whole("min_samples", min_samples)
+    _whole("max_values", max_values)
+    if not attribute and (min_samples or max_values):
+        raise ValueError("min_samples and max_values apply to a segmentation: give the attribute")
+    if max_values > MAX_UINT32:
+        raise ValueError(f"max_values must be at most {MAX_UINT32}, got {max_values}")
+    return admin_pb2.Segmentation(
+        attribute=attribute, min_samples=min_samples, max_values=max_values
+    )
+
+
+# create_experiment() takes a parameter of the builder's name.
+_segmentation = segmentation
 
 
 def _share(what: str, value: float) -> float:
@@ -231,6 +335,13 @@ def _share(what: str, value: float) -> float:
 def _whole(what: str, value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{what} must be a whole number >= 0, got {value!r}")
+
+
+def _seconds(what: str, value: float) -> float:
+    value = float(value)
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{what} must be a finite number of seconds >= 0, got {value}")
+    return value
 
 
 def _arm_spec(arm: ArmArg) -> Message:
@@ -275,10 +386,16 @@ class AdminClient:
         default_arm: str | None = None,
         description: str = "",
         guardrails: Sequence[Message] = (),
+        promotion: Message | None = None,
+        timing: Message | None = None,
+        segmentation: str | Message | None = None,
     ) -> Message:
         """Creates an experiment; arms are names or (name, version) pairs. Returns it.
 
-        guardrails: built with error_rate_guardrail() and latency_guardrail()."""
+        guardrails: built with error_rate_guardrail() and latency_guardrail().
+        promotion: a PromotionRule (promotion_rule()); None: the server's defaults.
+        timing: a RewardTiming (reward_timing()); None: rewards count at once, no window.
+        segmentation: a Segmentation (segmentation()) or just the attribute name."""
         request = admin_pb2.CreateExperimentRequest(
             name=name,
             description=description,
@@ -290,6 +407,16 @@ class AdminClient:
             default_arm=default_arm or "",
             guardrails=list(guardrails),
         )
+        # Sent only when given: an absent message and an empty one mean the same to the
+        # server, but the request then says exactly what the caller asked for.
+        if promotion is not None:
+            request.promotion.CopyFrom(promotion)
+        if timing is not None:
+            request.timing.CopyFrom(timing)
+        if isinstance(segmentation, str):
+            request.segmentation.CopyFrom(_segmentation(segmentation))
+        elif segmentation is not None:
+            request.segmentation.CopyFrom(segmentation)
         return self._call(self._stub.CreateExperiment, request)
 
     def get_experiment(self, experiment: str) -> Message:
@@ -359,6 +486,52 @@ class AdminClient:
         request = admin_pb2.SetGuardrailsRequest(experiment=experiment, guardrails=list(guardrails))
         return self._call(self._stub.SetGuardrails, request)
 
+    def set_promotion_rule(
+        self,
+        experiment: str,
+        *,
+        prob_best: float = 0.0,
+        max_expected_loss: float = 0.0,
+        min_samples: int = 0,
+        auto_promote: bool = False,
+    ) -> Message:
+        """Replaces the promotion rule (see promotion_rule(); zeros are the server's
+        defaults 0.95, 0.01 and 1000). Returns the experiment; its `promotion` is the rule
+        in force, defaults filled in."""
+        rule = promotion_rule(
+            prob_best=prob_best,
+            max_expected_loss=max_expected_loss,
+            min_samples=min_samples,
+            auto_promote=auto_promote,
+        )
+        request = admin_pb2.SetPromotionRuleRequest(experiment=experiment, promotion=rule)
+        return self._call(self._stub.SetPromotionRule, request)
+
+    def set_reward_timing(
+        self,
+        experiment: str,
+        *,
+        reward_wait_s: float = 0.0,
+        default_reward: float | None = None,
+        window_s: float = 0.0,
+    ) -> Message:
+        """Replaces the reward timing (see reward_timing()); nothing given: rewards count
+        at once and the policy sees all history. Returns the experiment."""
+        timing = reward_timing(
+            reward_wait_s=reward_wait_s, default_reward=default_reward, window_s=window_s
+        )
+        request = admin_pb2.SetRewardTimingRequest(experiment=experiment, timing=timing)
+        return self._call(self._stub.SetRewardTiming, request)
+
+    def set_segmentation(
+        self, experiment: str, attribute: str = "", *, min_samples: int = 0, max_values: int = 0
+    ) -> Message:
+        """Keeps statistics and allocation per value of the request attribute `attribute`
+        (see segmentation()); "" turns segmentation off. Returns the experiment."""
+        config = segmentation(attribute, min_samples=min_samples, max_values=max_values)
+        request = admin_pb2.SetSegmentationRequest(experiment=experiment, segmentation=config)
+        return self._call(self._stub.SetSegmentation, request)
+
     def history(self, experiment: str, limit: int = 100) -> list[Message]:
         """The latest `limit` HistoryEntry messages (admin changes and automatic actions:
         who, what, which arm, why), oldest first."""
@@ -388,9 +561,12 @@ class AdminClient:
     def resume(self, experiment: str) -> Message:
         return self._call(self._stub.ResumeExperiment, _experiment_ref(experiment))
 
-    def status(self, experiment: str) -> Message:
-        """Per-arm statistics, shares, P(best) and guardrail checks (an ExperimentStatus)."""
-        request = admin_pb2.GetStatusRequest(experiment=experiment)
+    def status(self, experiment: str, segment: str = "") -> Message:
+        """Per-arm statistics, shares, P(best), expected loss, guardrail checks and promotion
+        readiness (an ExperimentStatus). segment: a value of the segmentation attribute, for
+        that segment's statistics; "" for all decisions. The answer's `segment` says which
+        statistics it holds and `segments` which values have statistics of their own."""
+        request = admin_pb2.GetStatusRequest(experiment=experiment, segment=segment)
         return self._call(self._stub.GetStatus, request)
 
     def import_outcomes(

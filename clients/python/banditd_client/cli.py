@@ -1,8 +1,9 @@
 """banditctl: the admin command line of banditd, a thin shell over AdminClient.
 
-It parses arguments, makes one call (guardrail add/remove: read, then replace), and prints
-the answer: a readable summary (see _render.py), or with --json the protobuf message as
-JSON. A failed call is one line on stderr and exit code 1; a usage error exits with 2.
+It parses arguments, makes one call (guardrail add/remove, experiment promotion and timing:
+read, then replace, keeping what was not given), and prints the answer: a readable summary
+(see _render.py), or with --json the protobuf message as JSON. A failed call is one line on
+stderr and exit code 1; a usage error exits with 2.
 """
 
 from __future__ import annotations
@@ -25,26 +26,38 @@ from google.protobuf.message import Message as ProtoMessage
 from banditd_client._channel import check_actor
 from banditd_client._render import (
     DEFAULT_LEVEL,
+    DEFAULT_MAX_EXPECTED_LOSS,
     DEFAULT_MIN_SAMPLES,
+    DEFAULT_PROB_BEST,
+    DEFAULT_PROMOTION_MIN_SAMPLES,
+    DEFAULT_SEGMENT_MAX_VALUES,
+    DEFAULT_SEGMENT_MIN_SAMPLES,
     experiment_text,
     fields_text,
     guardrails_table,
     history_text,
     limits_text,
     policy_text,
+    promotion_text,
     reward_text,
+    segmentation_text,
     status_text,
     table,
+    timing_text,
 )
 from banditd_client.admin import (
     MAX_HISTORY_ENTRIES,
     POLICY_PARAMETERS,
+    REWARD_TYPE_NAMES,
     AdminClient,
     arm_limits,
     error_rate_guardrail,
     has_limits,
     latency_guardrail,
     policy_config,
+    promotion_rule,
+    reward_timing,
+    segmentation,
 )
 from banditd_client.client import DEFAULT_TARGET, BanditClient
 from banditd_client.errors import BanditError, NotFound
@@ -167,6 +180,43 @@ def _non_negative_seconds(text: str) -> float:
     return value
 
 
+# The units a duration may carry, in seconds.
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400}
+
+
+def _duration(text: str) -> float:
+    """Seconds >= 0: plain (90) or with a unit (60s, 10m, 2h, 1d, 1.5h)."""
+    raw = text.strip().lower()
+    scale = 1
+    if raw and raw[-1] in _DURATION_UNITS:
+        scale = _DURATION_UNITS[raw[-1]]
+        raw = raw[:-1].strip()
+    try:
+        value = float(raw) * scale
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(
+            f"expected seconds >= 0 or a duration such as 60s, 10m, 2h or 1d, got {text!r}"
+        )
+    return value
+
+
+# `experiment timing --default-reward none` unsets the default reward.
+_UNSET = "none"
+
+
+def _reward_or_none(text: str) -> float | str:
+    if text.strip().lower() == _UNSET:
+        return _UNSET
+    try:
+        return _finite(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a reward (a number) or {_UNSET!r} to unset it, got {text!r}"
+        ) from None
+
+
 def _positive_ms(text: str) -> float:
     value = _finite(text)
     if value <= 0:
@@ -193,6 +243,24 @@ def _probability(text: str) -> float:
     value = _fraction(text)
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"expected more than 0 and less than 1, got {text!r}")
+    return value
+
+
+def _prob_best(text: str) -> float:
+    """A promotion's P(best): 0.5 up to, not including, 1 (0.95 or 95%)."""
+    value = _fraction(text)
+    if not 0.5 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected 0.5 or more and less than 1, got {text!r}")
+    return value
+
+
+def _expected_loss(text: str) -> float:
+    """A promotion's highest expected loss: more than 0, at most 1 (0.01 or 1%)."""
+    value = _fraction(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"expected more than 0 and at most 1 (0.01 or 1% of the best mean), got {text!r}"
+        )
     return value
 
 
@@ -342,6 +410,50 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--reward-max", type=_finite, metavar="B", help="continuous: highest")
     create.add_argument("--default-arm", metavar="ARM", help="served while paused (first arm)")
     create.add_argument("--description", default="", metavar="TEXT")
+    group = create.add_argument_group("promotion (when an arm is ready to take all traffic)")
+    group.add_argument(
+        "--auto-promote", action="store_true", help="banditd promotes the ready arm itself"
+    )
+    group.add_argument(
+        "--promotion-prob-best",
+        type=_prob_best,
+        metavar="P",
+        help=f"P(best) the arm needs, 0.5 to <1 (default {DEFAULT_PROB_BEST})",
+    )
+    group.add_argument(
+        "--promotion-max-loss",
+        type=_expected_loss,
+        metavar="L",
+        help="highest expected loss, 0.01 or 1%% of the best mean "
+        f"(default {DEFAULT_MAX_EXPECTED_LOSS})",
+    )
+    group.add_argument(
+        "--promotion-min-samples",
+        type=_non_negative_int,
+        metavar="N",
+        help=f"samples every live arm needs first (default {DEFAULT_PROMOTION_MIN_SAMPLES})",
+    )
+    group = create.add_argument_group("reward timing (seconds, or 60s, 10m, 2h, 1d)")
+    group.add_argument(
+        "--reward-wait",
+        type=_duration,
+        metavar="S",
+        help="delayed rewards: a decision counts only once this old",
+    )
+    group.add_argument(
+        "--default-reward",
+        type=_finite,
+        metavar="R",
+        help="what a decision that got no reward by then counts (binary: 0)",
+    )
+    group.add_argument(
+        "--window", type=_duration, metavar="S", help="the policy sees only the last S"
+    )
+    create.add_argument(
+        "--segment-by",
+        metavar="ATTRIBUTE",
+        help="statistics and allocation per value of this request attribute",
+    )
     create.set_defaults(run=_experiment_create, parser=create)
 
     listing = exp_commands.add_parser("list", help="list experiments")
@@ -362,6 +474,89 @@ def build_parser() -> argparse.ArgumentParser:
     set_policy.add_argument("name")
     set_policy.add_argument("--policy", type=_policy_arg, choices=POLICY_CHOICES, required=True)
     set_policy.set_defaults(run=_experiment_set_policy, parser=set_policy)
+
+    promotion = exp_commands.add_parser(
+        "promotion",
+        help="when an arm is ready for promotion, and whether to promote it automatically",
+        description="Changes the options given and keeps the rest of the rule; with none, "
+        "prints the rule in force.",
+    )
+    promotion.add_argument("name")
+    promotion.add_argument(
+        "--prob-best",
+        type=_prob_best,
+        metavar="P",
+        help=f"P(best) the arm needs, 0.5 to <1 (default {DEFAULT_PROB_BEST})",
+    )
+    promotion.add_argument(
+        "--max-expected-loss",
+        type=_expected_loss,
+        metavar="L",
+        help="highest expected loss, relative to the best arm's mean: 0.01 or 1%% "
+        f"(default {DEFAULT_MAX_EXPECTED_LOSS})",
+    )
+    promotion.add_argument(
+        "--min-samples",
+        type=_non_negative_int,
+        metavar="N",
+        help="decisions (binary) or rewards (continuous) every live arm needs first "
+        f"(default {DEFAULT_PROMOTION_MIN_SAMPLES})",
+    )
+    auto = promotion.add_mutually_exclusive_group()
+    auto.add_argument(
+        "--auto", dest="auto", action="store_true", default=None, help="promote automatically"
+    )
+    auto.add_argument(
+        "--no-auto", dest="auto", action="store_false", help="promote by hand (arm promote)"
+    )
+    promotion.set_defaults(run=_experiment_promotion, parser=promotion)
+
+    timing = exp_commands.add_parser(
+        "timing",
+        help="delayed rewards (a wait) and drifting ones (a sliding window)",
+        description="Durations are seconds or 60s, 10m, 2h, 1d; 0 turns each off. Changes the "
+        "options given and keeps the rest; with none, prints the timing in force.",
+    )
+    timing.add_argument("name")
+    timing.add_argument(
+        "--reward-wait",
+        type=_duration,
+        metavar="S",
+        help="a decision counts only once this old; until then neither success nor failure",
+    )
+    timing.add_argument(
+        "--default-reward",
+        type=_reward_or_none,
+        metavar="R",
+        help=f"what a matured decision without a reward counts ({_UNSET!r}: unset; binary: 0)",
+    )
+    timing.add_argument(
+        "--window", type=_duration, metavar="S", help="the policy sees only the last S"
+    )
+    timing.set_defaults(run=_experiment_timing, parser=timing)
+
+    segment = exp_commands.add_parser(
+        "segment", help="statistics and allocation per value of a request attribute"
+    )
+    segment.add_argument("name")
+    segment.add_argument(
+        "attribute", nargs="?", metavar="ATTRIBUTE", help="the attribute, e.g. region"
+    )
+    segment.add_argument("--off", action="store_true", help="turn segmentation off")
+    segment.add_argument(
+        "--min-samples",
+        type=_non_negative_int,
+        metavar="N",
+        help="a segment decides from its own statistics once its arms have N decisions "
+        f"(default {DEFAULT_SEGMENT_MIN_SAMPLES})",
+    )
+    segment.add_argument(
+        "--max-values",
+        type=_non_negative_int,
+        metavar="N",
+        help=f"at most N values get statistics of their own (default {DEFAULT_SEGMENT_MAX_VALUES})",
+    )
+    segment.set_defaults(run=_experiment_segment, parser=segment)
 
     arm = commands.add_parser(
         "arm", help="add, limits, switch, retire, promote, readmit, set-default, import"
@@ -454,6 +649,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="P",
         help=f"breach probability that rolls an arm back (server default {DEFAULT_LEVEL})",
     )
+    guard_add.add_argument(
+        "--segment",
+        default="",
+        metavar="VALUE",
+        help="judge only this segment's decisions (a value of the segmentation attribute)",
+    )
     guard_add.set_defaults(run=_guardrail_add, parser=guard_add)
 
     guard_remove = guardrail_commands.add_parser("remove", help="remove a guardrail")
@@ -465,8 +666,16 @@ def build_parser() -> argparse.ArgumentParser:
     guard_list.add_argument("experiment")
     guard_list.set_defaults(run=_guardrail_list, parser=guard_list)
 
-    status = commands.add_parser("status", help="per-arm statistics, shares and P(best)")
+    status = commands.add_parser(
+        "status", help="per-arm statistics, shares, P(best) and promotion readiness"
+    )
     status.add_argument("experiment")
+    status.add_argument(
+        "--segment",
+        default="",
+        metavar="VALUE",
+        help="one segment's statistics (a value of the segmentation attribute)",
+    )
     status.set_defaults(run=_status, parser=status)
 
     history = commands.add_parser("history", help="who changed what, and automatic actions")
@@ -554,6 +763,40 @@ def _limits_from_args(args: argparse.Namespace) -> Any:
         raise UsageError(str(error)) from None
 
 
+def _usage(build: Callable[[], Any]) -> Any:
+    """Calls a builder; the ValueError of a value it refuses is a usage error."""
+    try:
+        return build()
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _create_promotion(args: argparse.Namespace) -> Any:
+    values = (args.promotion_prob_best, args.promotion_max_loss, args.promotion_min_samples)
+    if not args.auto_promote and all(value is None for value in values):
+        return None
+    return _usage(
+        lambda: promotion_rule(
+            prob_best=args.promotion_prob_best or 0.0,
+            max_expected_loss=args.promotion_max_loss or 0.0,
+            min_samples=args.promotion_min_samples or 0,
+            auto_promote=args.auto_promote,
+        )
+    )
+
+
+def _create_timing(args: argparse.Namespace) -> Any:
+    if args.reward_wait is None and args.default_reward is None and args.window is None:
+        return None
+    return _usage(
+        lambda: reward_timing(
+            reward_wait_s=args.reward_wait or 0.0,
+            default_reward=args.default_reward,
+            window_s=args.window or 0.0,
+        )
+    )
+
+
 def _experiment_create(args: argparse.Namespace, session: Session) -> Output:
     continuous = args.reward == "continuous"
     bounds_given = args.reward_min is not None or args.reward_max is not None
@@ -561,6 +804,10 @@ def _experiment_create(args: argparse.Namespace, session: Session) -> Output:
         raise UsageError("--reward continuous needs --reward-min and --reward-max")
     if not continuous and bounds_given:
         raise UsageError("--reward-min and --reward-max apply to --reward continuous only")
+    if args.segment_by is not None and not args.segment_by:
+        raise UsageError("--segment-by needs the name of a request attribute")
+    promotion = _create_promotion(args)
+    timing = _create_timing(args)
     experiment = session.admin.create_experiment(
         args.name,
         args.arm,
@@ -570,6 +817,9 @@ def _experiment_create(args: argparse.Namespace, session: Session) -> Output:
         reward_max=args.reward_max,
         default_arm=args.default_arm,
         description=args.description,
+        promotion=promotion,
+        timing=timing,
+        segmentation=args.segment_by,
     )
     text = f"created experiment {experiment.name!r}\n\n{experiment_text(experiment)}"
     return Output(experiment, text)
@@ -616,6 +866,90 @@ def _experiment_resume(args: argparse.Namespace, session: Session) -> Output:
 def _experiment_set_policy(args: argparse.Namespace, session: Session) -> Output:
     e = session.admin.set_policy(args.name, _policy_from_args(args))
     return Output(e, f"{e.name!r} now uses policy {policy_text(e.policy)} (epoch {e.epoch})")
+
+
+def _is_binary(experiment: Any) -> bool:
+    return REWARD_TYPE_NAMES.get(experiment.reward_type) == "binary"
+
+
+def _experiment_promotion(args: argparse.Namespace, session: Session) -> Output:
+    given = {
+        "prob_best": args.prob_best,
+        "max_expected_loss": args.max_expected_loss,
+        "min_samples": args.min_samples,
+        "auto_promote": args.auto,
+    }
+    changes = {key: value for key, value in given.items() if value is not None}
+    _usage(lambda: promotion_rule(**changes))  # refuse bad values before any call
+    current = session.admin.get_experiment(args.name)
+    if not changes:
+        rule = promotion_text(current.promotion, _is_binary(current))
+        return Output(current, f"promotion rule of {current.name!r}: {rule}")
+    # SetPromotionRule replaces the whole rule: keep what was not given.
+    rule = current.promotion
+    merged = {
+        "prob_best": rule.prob_best,
+        "max_expected_loss": rule.max_expected_loss,
+        "min_samples": rule.min_samples,
+        "auto_promote": rule.auto_promote,
+        **changes,
+    }
+    e = session.admin.set_promotion_rule(args.name, **merged)
+    text = f"promotion rule of {e.name!r}: {promotion_text(e.promotion, _is_binary(e))}"
+    return Output(e, f"{text} (epoch {e.epoch})")
+
+
+def _timing_in_force(experiment: Any) -> str:
+    return timing_text(experiment.timing, _is_binary(experiment)) or (
+        "none: rewards count at once and the policy sees all history"
+    )
+
+
+def _experiment_timing(args: argparse.Namespace, session: Session) -> Output:
+    given = args.reward_wait is not None or args.default_reward is not None
+    given = given or args.window is not None
+    default = None if args.default_reward in (None, _UNSET) else args.default_reward
+    _usage(
+        lambda: reward_timing(
+            reward_wait_s=args.reward_wait or 0.0,
+            default_reward=default,
+            window_s=args.window or 0.0,
+        )
+    )
+    current = session.admin.get_experiment(args.name)
+    if not given:
+        return Output(current, f"reward timing of {current.name!r}: {_timing_in_force(current)}")
+    # SetRewardTiming replaces the whole timing: keep what was not given.
+    timing = current.timing
+    if args.default_reward is None:
+        default = timing.default_reward if timing.HasField("default_reward") else None
+    e = session.admin.set_reward_timing(
+        args.name,
+        reward_wait_s=timing.reward_wait_s if args.reward_wait is None else args.reward_wait,
+        default_reward=default,
+        window_s=timing.window_s if args.window is None else args.window,
+    )
+    return Output(e, f"reward timing of {e.name!r}: {_timing_in_force(e)} (epoch {e.epoch})")
+
+
+def _experiment_segment(args: argparse.Namespace, session: Session) -> Output:
+    if args.off and args.attribute:
+        raise UsageError("give the ATTRIBUTE to segment by or --off, not both")
+    if args.off and (args.min_samples is not None or args.max_values is not None):
+        raise UsageError("--min-samples and --max-values apply to a segmentation, not --off")
+    if not args.off and not args.attribute:
+        raise UsageError("give the ATTRIBUTE to segment by (e.g. region), or --off")
+    attribute = "" if args.off else args.attribute
+    min_samples, max_values = args.min_samples or 0, args.max_values or 0
+    _usage(lambda: segmentation(attribute, min_samples=min_samples, max_values=max_values))
+    e = session.admin.set_segmentation(
+        args.name, attribute, min_samples=min_samples, max_values=max_values
+    )
+    if args.off:
+        text = f"segmentation of {e.name!r} is off: every decision uses the experiment's statistics"
+    else:
+        text = f"{e.name!r} now keeps statistics {segmentation_text(e.segmentation)}"
+    return Output(e, f"{text} (epoch {e.epoch})")
 
 
 def _arm_add(args: argparse.Namespace, session: Session) -> Output:
@@ -743,6 +1077,7 @@ def _guardrail_from_args(args: argparse.Namespace) -> Any:
                 control_arm=args.control or "",
                 min_samples=args.min_samples,
                 level=args.level,
+                segment=args.segment,
             )
         return latency_guardrail(
             args.name,
@@ -750,6 +1085,7 @@ def _guardrail_from_args(args: argparse.Namespace) -> Any:
             quantile=args.quantile or 0.0,
             min_samples=args.min_samples,
             level=args.level,
+            segment=args.segment,
         )
     except ValueError as error:
         raise UsageError(str(error)) from None
@@ -806,8 +1142,8 @@ def _guardrail_list(args: argparse.Namespace, session: Session) -> Output:
 
 
 def _status(args: argparse.Namespace, session: Session) -> Output:
-    status = session.admin.status(args.experiment)
-    return Output(status, status_text(status))
+    status = session.admin.status(args.experiment, segment=args.segment)
+    return Output(status, status_text(status, requested_segment=args.segment))
 
 
 def _history(args: argparse.Namespace, session: Session) -> Output:
