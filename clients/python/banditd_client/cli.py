@@ -589,7 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("switch", _arm_switch, "blue-green: all traffic to this arm, in one change"),
         ("retire", _arm_retire, "drain an arm to zero traffic"),
         ("promote", _arm_promote, "give an arm all traffic and retire the others"),
-        ("readmit", _arm_readmit, "make an arm a guardrail rolled back live again"),
+        ("readmit", _arm_readmit, "bring back an arm that a guardrail rolled back"),
         ("set-default", _arm_set_default, "make an arm the default arm"),
     ):
         sub = arm_commands.add_parser(action, help=help_text)
