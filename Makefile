@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install redis test lint proto proto-check demo bench clean
+.PHONY: install redis test lint proto proto-check demo bench scenarios clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (3.11 or newer)"; exit 1; }
@@ -40,6 +40,9 @@ demo: install redis
 
 bench: install redis
 	$(BIN)/python -m loadtest.bench
+
+scenarios: install redis
+	$(BIN)/python -m loadtest.scenarios
 
 clean:
 	rm -rf $(VENV) .banditd .pytest_cache .mypy_cache .ruff_cache
