@@ -305,8 +305,16 @@ class AdminService:
         if scoped and not segment:
             raw = self._store.read_segment_observations(name, scoped)
             by_segment = {v: parse_observations(raw[v], experiment.arm_names) for v in scoped}
+        # Segment statistics are all-history; the experiment's follow its reward timing.
+        decision_stats = None if segment else self._engine.decision_stats(experiment, stats)
         statuses, readiness = arm_statuses(
-            experiment, stats, observations, self._settings.status_draws, by_segment, segment
+            experiment,
+            stats,
+            observations,
+            self._settings.status_draws,
+            by_segment,
+            segment,
+            decision_stats,
         )
         return Status(experiment, statuses, readiness, segment, sorted(segments))
 

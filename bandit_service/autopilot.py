@@ -21,7 +21,7 @@ from .engine import Engine
 from .errors import BanditError, StoreUnavailableError
 from .guardrails import ArmObservations, Check, judge, parse_observations
 from .history import AUTOMATIC_ACTOR
-from .stats import ArmStats, posteriors, promotion_readiness
+from .stats import ArmStats, counted_stats, posteriors, promotion_readiness
 from .store import StateStore
 
 logger = logging.getLogger(__name__)
@@ -84,8 +84,13 @@ def plan(
     now_ms: int,
     draws: int,
     segment_observations: Mapping[str, list[ArmObservations]] | None = None,
+    decision_stats: ArmStats | None = None,
 ) -> list[Action]:
-    """The automatic actions the evidence calls for, most urgent first."""
+    """The automatic actions the evidence calls for, most urgent first.
+
+    stats are all-history (ramp steps count decisions); promotion is judged on
+    decision_stats, what the policy decides from (matured decisions in the window).
+    """
     if experiment.paused:
         return []
     checks = (
@@ -102,7 +107,10 @@ def plan(
             actions.append(_rollback_action(experiment, worst, now_ms))
     rolling_back = {a.arm for a in actions}
     if experiment.promotion.auto_promote and not actions:
-        readiness = promotion_readiness(experiment, posteriors(experiment, stats, draws))
+        current = stats if decision_stats is None else decision_stats
+        readiness = promotion_readiness(
+            experiment, posteriors(experiment, counted_stats(experiment, current), draws)
+        )
         if readiness.ready_arm:
             ready = readiness.ready_arm
             actions.append(
@@ -197,7 +205,12 @@ class Autopilot:
             if scoped:
                 raw = self._store.read_segment_observations(experiment.name, scoped)
                 by_segment = {v: parse_observations(raw[v], experiment.arm_names) for v in scoped}
-            actions = plan(experiment, stats, observations, now_ms, self._draws, by_segment)
+            decision_stats = None
+            if experiment.promotion.auto_promote:
+                decision_stats = self._engine.decision_stats(experiment, stats)
+            actions = plan(
+                experiment, stats, observations, now_ms, self._draws, by_segment, decision_stats
+            )
             for action in actions:
                 try:
                     before = experiment.epoch

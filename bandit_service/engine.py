@@ -201,6 +201,14 @@ class Engine:
             if snapshot.experiment.epoch >= state.snapshot.experiment.epoch:
                 state.snapshot = snapshot
 
+    def decision_stats(self, experiment: Experiment, totals: ArmStats) -> ArmStats:
+        """The statistics the policy decides from: matured decisions in the window when the
+        experiment has reward timing, else all history."""
+        if not experiment.timing.bucketed:
+            return totals
+        (buckets,) = self._read_buckets([experiment])
+        return matured_stats(experiment, totals, buckets, now_ms())
+
     def _read_buckets(self, experiments: list[Experiment]) -> list[TimeBuckets]:
         at = now_ms()
         requests = []

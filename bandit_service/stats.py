@@ -53,7 +53,7 @@ def live_mask(experiment: Experiment) -> BoolArray:
     return np.array([arm.state is ArmState.LIVE for arm in experiment.arms], dtype=np.bool_)
 
 
-def _with_defaults(experiment: Experiment, stats: ArmStats) -> ArmStats:
+def counted_stats(experiment: Experiment, stats: ArmStats) -> ArmStats:
     """Decisions without a reward counted at the experiment's default reward.
 
     The result has one "reward" per trial: binary rewards (default 0) make every pull a
@@ -74,7 +74,7 @@ def _with_defaults(experiment: Experiment, stats: ArmStats) -> ArmStats:
 
 def trials_and_successes(experiment: Experiment, stats: ArmStats) -> tuple[FloatArray, FloatArray]:
     """Effective Bernoulli trials and successes per arm (see the module docstring)."""
-    counted = _with_defaults(experiment, stats)
+    counted = counted_stats(experiment, stats)
     low, span = experiment.reward_min, experiment.reward_max - experiment.reward_min
     trials = counted.rewards.copy()
     successes = np.clip((counted.sums - low * trials) / span, 0.0, trials)
@@ -83,7 +83,7 @@ def trials_and_successes(experiment: Experiment, stats: ArmStats) -> tuple[Float
 
 def scaled_sum_squares(experiment: Experiment, stats: ArmStats) -> FloatArray:
     """Sum of squares of the counted rewards scaled to [0, 1]."""
-    counted = _with_defaults(experiment, stats)
+    counted = counted_stats(experiment, stats)
     low, span = experiment.reward_min, experiment.reward_max - experiment.reward_min
     raw = counted.sumsq - 2 * low * counted.sums + counted.rewards * low * low
     if experiment.reward_type is RewardType.BINARY:
@@ -319,15 +319,27 @@ def arm_statuses(
     draws: int,
     segment_observations: Mapping[str, list[ArmObservations]] | None = None,
     scope: str = "",
+    decision_stats: ArmStats | None = None,
 ) -> tuple[list[ArmStatus], Readiness]:
     """Per-arm status: means with 95% intervals, current traffic share, P(best) and expected
     loss among live arms, guardrail evidence and verdicts, and the bounds in force; and the
-    promotion readiness."""
-    shares = build_allocation(experiment, stats, draws).shares
+    promotion readiness.
+
+    Counts, means and intervals describe all history (stats). Shares, P(best), expected
+    loss and readiness describe what the policy decides from (decision_stats: matured
+    decisions in the window, with reward timing; default rewards counted).
+    """
+    current = stats if decision_stats is None else decision_stats
+    shares = build_allocation(experiment, current, draws).shares
     bounds = share_bounds(experiment, stats)
     checks = guardrails.judge(experiment, observations, draws, segment_observations, scope)
     post = posteriors(experiment, stats, draws)
-    readiness = promotion_readiness(experiment, post)
+    unchanged = experiment.reward_type is RewardType.BINARY or experiment.default_reward is None
+    if decision_stats is None and unchanged:
+        post_now = post
+    else:
+        post_now = posteriors(experiment, counted_stats(experiment, current), draws)
+    readiness = promotion_readiness(experiment, post_now)
     statuses = [
         ArmStatus(
             name=arm.name,
@@ -341,8 +353,8 @@ def arm_statuses(
             interval_low=float(post.low[i]),
             interval_high=float(post.high[i]),
             traffic_share=float(shares[i]),
-            prob_best=float(post.prob_best[i]),
-            expected_loss=float(post.expected_loss[i]),
+            prob_best=float(post_now.prob_best[i]),
+            expected_loss=float(post_now.expected_loss[i]),
             promotion_ready=arm.name == readiness.ready_arm,
             observations=observations[i],
             floor=0.0 if bounds is None else float(bounds[0][i]),

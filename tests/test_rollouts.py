@@ -653,11 +653,17 @@ def test_young_decisions_count_only_once_they_mature(server: Any, stubs: Stubs) 
         ],
     )
     refreshed(server)
-    # Young decisions count neither as success nor failure: nothing is known yet.
+    # Young decisions count neither as success nor failure: nothing is known yet, and the
+    # status says what the policy sees (its counts and means say what happened).
     assert shares(stubs, "delayed", 4000)["b"] == pytest.approx(0.5, abs=0.05)
+    status = stubs.status("delayed")
+    b = {a.name: a for a in status.arms}["b"]
+    assert b.traffic_share == pytest.approx(0.5, abs=0.05) and b.mean_reward > 0.3
+    assert 0.3 < b.prob_best < 0.7 and not status.ready_arm
     time.sleep(3.2)
     refreshed(server)
     assert shares(stubs, "delayed", 4000)["b"] > 0.95
+    assert {a.name: a for a in stubs.status("delayed").arms}["b"].prob_best > 0.99
 
 
 def test_a_window_forgets_old_evidence(server: Any, stubs: Stubs) -> None:
