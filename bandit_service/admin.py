@@ -7,6 +7,7 @@ on this replica at once; other replicas see the new epoch within one refresh int
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from .errors import (
     InvalidArgumentError,
     SegmentNotFoundError,
 )
-from .guardrails import parse_observations
+from .guardrails import Evidence, ObservationHistory, parse_observations
 from .history import MAX_ENTRIES as MAX_HISTORY_ENTRIES
 from .history import HistoryEntry
 from .stats import ArmStats, ArmStatus, Readiness, arm_statuses
@@ -58,10 +59,18 @@ def describe_limits(limits: domain.ArmLimits) -> str:
 
 
 class AdminService:
-    def __init__(self, store: StateStore, engine: Engine, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        engine: Engine,
+        settings: Settings,
+        history: ObservationHistory | None = None,
+    ) -> None:
         self._store = store
         self._engine = engine
         self._settings = settings
+        # Shared with the autopilot: guardrails in status are judged on the same windows.
+        self._history = history
 
     def _load(self, name: str) -> Experiment:
         domain.validate_name(name, "experiment")
@@ -301,19 +310,20 @@ class AdminService:
         stats = ArmStats.from_raw(experiment, raw_stats)
         observations = parse_observations(raw_observations, experiment.arm_names)
         scoped = sorted({g.segment for g in experiment.guardrails if g.segment} & set(segments))
-        by_segment = {}
+        raw_segments = {}
         if scoped and not segment:
-            raw = self._store.read_segment_observations(name, scoped)
-            by_segment = {v: parse_observations(raw[v], experiment.arm_names) for v in scoped}
+            raw_segments = self._store.read_segment_observations(name, scoped)
+        evidence = Evidence(
+            experiment, raw_observations, raw_segments, self._history, time.time(), segment
+        )
         # Segment statistics are all-history; the experiment's follow its reward timing.
         decision_stats = None if segment else self._engine.decision_stats(experiment, stats)
         statuses, readiness = arm_statuses(
             experiment,
             stats,
             observations,
+            evidence,
             self._settings.status_draws,
-            by_segment,
-            segment,
             decision_stats,
         )
         return Status(experiment, statuses, readiness, segment, sorted(segments))

@@ -12,14 +12,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import domain
 from .domain import Experiment, Rollback
 from .engine import Engine
 from .errors import BanditError, StoreUnavailableError
-from .guardrails import ArmObservations, Check, judge, parse_observations
+from .guardrails import Check, Evidence, ObservationHistory, judge
 from .history import AUTOMATIC_ACTOR
 from .stats import ArmStats, counted_stats, posteriors, promotion_readiness
 from .store import StateStore
@@ -80,10 +80,9 @@ def _ramp_action(experiment: Experiment, index: int, pulls: int, now_ms: int) ->
 def plan(
     experiment: Experiment,
     stats: ArmStats,
-    observations: list[ArmObservations],
+    evidence: Evidence,
     now_ms: int,
     draws: int,
-    segment_observations: Mapping[str, list[ArmObservations]] | None = None,
     decision_stats: ArmStats | None = None,
 ) -> list[Action]:
     """The automatic actions the evidence calls for, most urgent first.
@@ -93,11 +92,7 @@ def plan(
     """
     if experiment.paused:
         return []
-    checks = (
-        judge(experiment, observations, draws, segment_observations)
-        if experiment.guardrails
-        else {}
-    )
+    checks = judge(evidence, draws) if experiment.guardrails else {}
     levels = {g.name: g.level for g in experiment.guardrails}
     actions: list[Action] = []
     for arm_name, arm_checks in checks.items():
@@ -149,7 +144,9 @@ class Autopilot:
         change: Callable[..., Experiment],
         interval_s: float,
         draws: int,
+        history: ObservationHistory | None = None,
     ) -> None:
+        self._history = history if history is not None else ObservationHistory()
         self._engine = engine
         self._store = store
         self._change = change
@@ -197,20 +194,21 @@ class Autopilot:
         ):
             experiment = snapshot.experiment
             stats = ArmStats.from_raw(experiment, raw_stats)
-            observations = parse_observations(raw_obs, experiment.arm_names)
             scoped = sorted(
                 {g.segment for g in experiment.guardrails if g.segment} & snapshot.segments
             )
-            by_segment = {}
+            raw_segments = {}
             if scoped:
-                raw = self._store.read_segment_observations(experiment.name, scoped)
-                by_segment = {v: parse_observations(raw[v], experiment.arm_names) for v in scoped}
+                raw_segments = self._store.read_segment_observations(experiment.name, scoped)
+            now_s = now_ms / 1000
+            self._history.record(experiment, "", now_s, raw_obs)
+            for value, raw in raw_segments.items():
+                self._history.record(experiment, value, now_s, raw)
+            evidence = Evidence(experiment, raw_obs, raw_segments, self._history, now_s)
             decision_stats = None
             if experiment.promotion.auto_promote:
                 decision_stats = self._engine.decision_stats(experiment, stats)
-            actions = plan(
-                experiment, stats, observations, now_ms, self._draws, by_segment, decision_stats
-            )
+            actions = plan(experiment, stats, evidence, now_ms, self._draws, decision_stats)
             for action in actions:
                 try:
                     before = experiment.epoch

@@ -262,6 +262,7 @@ def guardrail_from_pb(pb: admin_pb2.Guardrail, position: int) -> domain.Guardrai
     kind = pb.WhichOneof("kind")
     if kind is None:
         raise InvalidArgumentError(f"guardrails[{position}] needs a kind: error_rate or latency")
+    window = pb.window_s if pb.HasField("window_s") else domain.DEFAULT_GUARDRAIL_WINDOW_S
     if kind == "error_rate":
         return domain.Guardrail(
             name=pb.name,
@@ -271,6 +272,7 @@ def guardrail_from_pb(pb: admin_pb2.Guardrail, position: int) -> domain.Guardrai
             min_samples=pb.min_samples,
             level=pb.level,
             segment=pb.segment,
+            window_s=window,
         )
     return domain.Guardrail(
         name=pb.name,
@@ -280,6 +282,7 @@ def guardrail_from_pb(pb: admin_pb2.Guardrail, position: int) -> domain.Guardrai
         min_samples=pb.min_samples,
         level=pb.level,
         segment=pb.segment,
+        window_s=window,
     )
 
 
@@ -289,6 +292,7 @@ def guardrail_to_pb(guardrail: domain.Guardrail) -> admin_pb2.Guardrail:
         min_samples=guardrail.min_samples,
         level=guardrail.level,
         segment=guardrail.segment,
+        window_s=guardrail.window_s,
     )
     if guardrail.kind is domain.GuardrailKind.ERROR_RATE:
         pb.error_rate.max_increase = guardrail.max_increase

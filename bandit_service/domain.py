@@ -35,6 +35,8 @@ MAX_SEGMENT_VALUES = 1024
 DEFAULT_GUARDRAIL_MIN_SAMPLES = 200
 DEFAULT_GUARDRAIL_LEVEL = 0.95
 DEFAULT_LATENCY_QUANTILE = 0.95
+DEFAULT_GUARDRAIL_WINDOW_S = 900.0
+MAX_GUARDRAIL_WINDOW_S = 30 * 24 * 3600
 
 
 class RewardType(StrEnum):
@@ -197,6 +199,8 @@ class Guardrail:
     level: float = DEFAULT_GUARDRAIL_LEVEL
     # Judged on this segment's decisions only ("" = all decisions).
     segment: str = ""
+    # Judged on the observations of the last window_s seconds; 0: all history.
+    window_s: float = DEFAULT_GUARDRAIL_WINDOW_S
 
     def control(self, experiment: Experiment) -> str:
         return self.control_arm or experiment.default_arm
@@ -663,6 +667,11 @@ def validate_guardrails(
         if g.name in seen:
             raise InvalidArgumentError(f"guardrails: '{g.name}' is listed twice")
         seen.add(g.name)
+        if not (math.isfinite(g.window_s) and 0 <= g.window_s <= MAX_GUARDRAIL_WINDOW_S):
+            raise InvalidArgumentError(
+                f"{where}.window_s must be within [0, {MAX_GUARDRAIL_WINDOW_S}] seconds "
+                f"(0: all history), got {g.window_s:g}"
+            )
         if len(g.segment.encode()) > MAX_SEGMENT_BYTES:
             raise InvalidArgumentError(f"{where}.segment must be at most {MAX_SEGMENT_BYTES} bytes")
         min_samples = g.min_samples or DEFAULT_GUARDRAIL_MIN_SAMPLES

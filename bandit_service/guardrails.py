@@ -13,6 +13,8 @@ posterior over the slow fraction.
 from __future__ import annotations
 
 import math
+import threading
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -178,36 +180,110 @@ def _latency_check(guardrail: Guardrail, arm: str, mine: ArmObservations, draws:
     return Check(guardrail.name, arm, probability, mine.latency_reports, 0, judged, reason)
 
 
-def judge(
-    experiment: Experiment,
-    observations: list[ArmObservations],
-    draws: int,
-    segment_observations: Mapping[str, list[ArmObservations]] | None = None,
-    scope: str = "",
-) -> dict[str, list[Check]]:
+class ObservationHistory:
+    """Snapshots of the observation counters, kept in memory to judge recent evidence.
+
+    Counters in Redis only grow, so the observations of the last window are the counters
+    now minus a snapshot taken a window ago. The autopilot takes a snapshot about every
+    1/30 of the shortest window; a replica that has not watched an experiment for a whole
+    window yet judges all history.
+    """
+
+    _STEPS_PER_WINDOW = 30
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._series: dict[tuple[str, str], deque[tuple[float, RawStats]]] = {}
+
+    def record(self, experiment: Experiment, segment: str, now_s: float, raw: RawStats) -> None:
+        windows = [g.window_s for g in experiment.guardrails if g.window_s > 0]
+        if not windows:
+            return
+        step_s = min(windows) / self._STEPS_PER_WINDOW
+        keep_s = max(windows) + step_s
+        with self._lock:
+            series = self._series.setdefault((experiment.name, segment), deque())
+            if not series or now_s - series[-1][0] >= step_s:
+                series.append((now_s, dict(raw)))
+            # Keep one snapshot older than the longest window: it is that window's baseline.
+            while len(series) > 1 and now_s - series[1][0] >= keep_s:
+                series.popleft()
+
+    def baseline(
+        self, experiment: str, segment: str, now_s: float, window_s: float
+    ) -> RawStats | None:
+        """The newest snapshot at least window_s old; None if there is none yet."""
+        with self._lock:
+            series = self._series.get((experiment, segment), ())
+            found = None
+            for taken_s, raw in series:
+                if now_s - taken_s < window_s:
+                    break
+                found = raw
+            return found
+
+
+def _minus(current: RawStats, base: RawStats) -> RawStats:
+    return {key: str(int(value) - int(base.get(key, 0))).encode() for key, value in current.items()}
+
+
+class Evidence:
+    """The observations each guardrail judges: its segment's (or all), over its window."""
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        raw: RawStats,
+        raw_segments: Mapping[str, RawStats] | None = None,
+        history: ObservationHistory | None = None,
+        now_s: float = 0.0,
+        scope: str = "",
+    ) -> None:
+        self.experiment = experiment
+        self.scope = scope
+        self._raw = raw
+        self._raw_segments = raw_segments or {}
+        self._history = history
+        self._now_s = now_s
+        self._cache: dict[tuple[str, float], list[ArmObservations]] = {}
+
+    def for_guardrail(self, guardrail: Guardrail) -> list[ArmObservations]:
+        segment = self.scope or guardrail.segment
+        key = (segment, guardrail.window_s)
+        if key not in self._cache:
+            raw = self._raw if self.scope or not guardrail.segment else None
+            if raw is None:
+                raw = self._raw_segments.get(guardrail.segment, {})
+            if guardrail.window_s > 0 and self._history is not None:
+                base = self._history.baseline(
+                    self.experiment.name, segment, self._now_s, guardrail.window_s
+                )
+                if base is not None:
+                    raw = _minus(raw, base)
+            self._cache[key] = parse_observations(raw, self.experiment.arm_names)
+        return self._cache[key]
+
+
+def judge(evidence: Evidence, draws: int) -> dict[str, list[Check]]:
     """Every guardrail judged for every live or shadow arm: arm name -> checks.
 
-    A guardrail scoped to a segment is judged on that segment's observations (from
-    segment_observations; none yet: not judged). With scope, observations are one
-    segment's, and guardrails scoped to other segments are left out. An error-rate limit
-    is not judged for its own control arm.
+    With evidence.scope (the status of one segment), guardrails scoped to other segments
+    are left out. An error-rate limit is not judged for its own control arm.
     """
+    experiment = evidence.experiment
     checks: dict[str, list[Check]] = {}
-    empty = [ArmObservations()] * len(experiment.arms)
     for guardrail in experiment.guardrails:
-        if guardrail.segment and scope and guardrail.segment != scope:
+        if guardrail.segment and evidence.scope and guardrail.segment != evidence.scope:
             continue
-        evidence = observations
-        if guardrail.segment and not scope:
-            evidence = (segment_observations or {}).get(guardrail.segment, empty)
+        observations = evidence.for_guardrail(guardrail)
         if guardrail.kind is GuardrailKind.ERROR_RATE:
             control_name = guardrail.control(experiment)
             named = replace(guardrail, control_arm=control_name)
-            control = evidence[experiment.arm_index(control_name)]
+            control = observations[experiment.arm_index(control_name)]
         for index, arm in enumerate(experiment.arms):
             if arm.state not in JUDGED_STATES:
                 continue
-            mine = evidence[index]
+            mine = observations[index]
             if guardrail.kind is GuardrailKind.ERROR_RATE:
                 if arm.name == control_name:
                     continue

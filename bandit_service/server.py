@@ -22,6 +22,7 @@ from .autopilot import Autopilot
 from .config import Settings
 from .engine import Engine
 from .errors import StoreUnavailableError
+from .guardrails import ObservationHistory
 from .interceptors import AdminAuthInterceptor, ErrorMappingInterceptor
 from .rewards import RewardRecorder
 from .servicers import AdminServicer, DecisionsServicer
@@ -105,13 +106,15 @@ class BanditServer:
             ),
             server,
         )
-        admin = AdminService(store, engine, settings)
+        history = ObservationHistory()
+        admin = AdminService(store, engine, settings, history)
         self.autopilot = Autopilot(
             engine,
             store,
             admin.change,
             settings.autopilot_interval_ms / 1000,
             settings.guardrail_draws,
+            history,
         )
         admin_pb2_grpc.add_AdminServicer_to_server(AdminServicer(admin), server)
         self.port = server.add_insecure_port(settings.listen)

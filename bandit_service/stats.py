@@ -316,9 +316,8 @@ def arm_statuses(
     experiment: Experiment,
     stats: ArmStats,
     observations: list[ArmObservations],
+    evidence: guardrails.Evidence,
     draws: int,
-    segment_observations: Mapping[str, list[ArmObservations]] | None = None,
-    scope: str = "",
     decision_stats: ArmStats | None = None,
 ) -> tuple[list[ArmStatus], Readiness]:
     """Per-arm status: means with 95% intervals, current traffic share, P(best) and expected
@@ -332,7 +331,7 @@ def arm_statuses(
     current = stats if decision_stats is None else decision_stats
     shares = build_allocation(experiment, current, draws).shares
     bounds = share_bounds(experiment, stats)
-    checks = guardrails.judge(experiment, observations, draws, segment_observations, scope)
+    checks = guardrails.judge(evidence, draws)
     post = posteriors(experiment, stats, draws)
     unchanged = experiment.reward_type is RewardType.BINARY or experiment.default_reward is None
     if decision_stats is None and unchanged:

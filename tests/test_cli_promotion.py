@@ -357,9 +357,9 @@ def test_guardrails_table_shows_a_segment_column_only_when_one_is_scoped() -> No
     )
     headers, rows = table_rows(guardrails_table(experiment), "GUARDRAIL")
     assert headers == [
-        "GUARDRAIL", "KIND", "LIMIT", "CONTROL", "SEGMENT", "MIN SAMPLES", "ROLLBACK AT",
+        "GUARDRAIL", "KIND", "LIMIT", "CONTROL", "SEGMENT", "MIN SAMPLES", "ROLLBACK AT", "WINDOW",
     ]  # fmt: skip
-    assert rows["vip-errors"].split()[-3] == "vip" and rows["errors"].split()[-3] == "-"
+    assert rows["vip-errors"].split()[-4] == "vip" and rows["errors"].split()[-4] == "-"
     unscoped = _experiment(guardrails=[error_rate_guardrail("errors", 0.01)])
     assert "SEGMENT" not in guardrails_table(unscoped)
 
@@ -664,7 +664,7 @@ def test_segment_commands_set_show_and_turn_off(server: Any, ctl: Run, experimen
     )  # fmt: skip
     assert code == 0, err
     _, rows = table_rows(out, "GUARDRAIL")
-    assert rows["vip-errors"].split()[-3] == "vip"
+    assert rows["vip-errors"].split()[-4] == "vip"
     assert ctl("guardrail", "remove", experiment, "vip-errors")[0] == 0
 
     code, out, err = ctl("experiment", "segment", experiment, "--off")

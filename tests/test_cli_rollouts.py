@@ -386,7 +386,15 @@ def test_show_lists_limits_ramps_rollbacks_and_guardrails() -> None:
     assert "v2 at 5% (step 1 of 2) since 2026-01-01 00:00:00 UTC" in text
     assert "v3 by guardrail 'slow' (P(breach) 97.0%): p95 410 ms > 250 ms" in text
     headers, guardrails = table_rows(text, "GUARDRAIL")
-    assert headers == ["GUARDRAIL", "KIND", "LIMIT", "CONTROL", "MIN SAMPLES", "ROLLBACK AT"]
+    assert headers == [
+        "GUARDRAIL",
+        "KIND",
+        "LIMIT",
+        "CONTROL",
+        "MIN SAMPLES",
+        "ROLLBACK AT",
+        "WINDOW",
+    ]
     assert guardrails["errors"].split() == [
         "errors",
         "error",
@@ -396,6 +404,7 @@ def test_show_lists_limits_ramps_rollbacks_and_guardrails() -> None:
         "v2",
         "500",
         "95%",
+        "15m",
     ]
     # Zeros are the server's defaults, shown as such.
     assert guardrails["slow"].split() == [
@@ -408,6 +417,7 @@ def test_show_lists_limits_ramps_rollbacks_and_guardrails() -> None:
         "-",
         "200",
         "95%",
+        "15m",
     ]
 
     plain = experiment_text(

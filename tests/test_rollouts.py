@@ -334,6 +334,28 @@ def test_a_bad_canary_is_rolled_back_with_its_evidence_and_can_be_readmitted(
     assert (last.actor, last.action, last.arm) == ("alice@laptop", "readmit_arm", "canary")
 
 
+def test_a_long_healthy_history_does_not_delay_the_rollback(server: Any, stubs: Stubs) -> None:
+    guardrail = error_guardrail(min_samples=200)
+    guardrail.window_s = 1.0
+    create(
+        stubs,
+        "turns-bad",
+        [spec("control"), spec("canary")],
+        policy=fifty_fifty(),
+        guardrails=[guardrail],
+    )
+    for seed in range(2):
+        serve_with_errors(stubs, "turns-bad", {"control": 0.01, "canary": 0.01}, 10_000, seed)
+    time.sleep(1.5)  # the autopilot has now watched the experiment for a whole window
+    assert arm_state(stubs, "turns-bad", "canary") == "live"
+    serve_with_errors(stubs, "turns-bad", {"control": 0.01, "canary": 0.3}, 1500, seed=5)
+    # Over all history the canary's error rate is about 2%, within the limit; over the
+    # last second it is 30%.
+    wait_for("the rollback", lambda: arm_state(stubs, "turns-bad", "canary") == "rolled_back")
+    rollback = stubs.arm_status("turns-bad")["canary"].rollback
+    assert rollback.samples < 5000, rollback.reason
+
+
 def arm_state(stubs: Stubs, experiment: str, arm: str) -> str:
     reply = stubs.admin_call("GetExperiment", admin_pb2.ExperimentRef(experiment=experiment))
     state = next(a.state for a in reply.arms if a.name == arm)

@@ -152,3 +152,32 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = [name for name in Settings.model_fields if f"| `{name}` |" not in readme]
     assert not missing, f"settings missing from the README's table: {missing}"
+
+
+def test_guardrails_judge_the_observations_of_their_window() -> None:
+    from bandit_service.domain import Guardrail, GuardrailKind
+    from bandit_service.guardrails import Evidence, ObservationHistory
+
+    experiment = new_experiment(
+        name="w",
+        policy=PolicyConfig(PolicyName.THOMPSON),
+        reward_type=RewardType.BINARY,
+        arms=[("a", "1"), ("b", "2")],
+        guardrails=[Guardrail("recent", GuardrailKind.ERROR_RATE, 0.01, window_s=60.0)],
+    )
+    history = ObservationHistory()
+
+    def counters(n: int, errors: int) -> dict[bytes, bytes]:
+        return {b"b:errn": str(n).encode(), b"b:err": str(errors).encode()}
+
+    history.record(experiment, "", 1000.0, counters(10_000, 10))
+    history.record(experiment, "", 1001.0, counters(10_100, 10))  # under a step: not kept
+    history.record(experiment, "", 1030.0, counters(12_000, 12))
+    (guardrail,) = experiment.guardrails
+    # Not watched for a whole window yet: all history.
+    early = Evidence(experiment, counters(13_000, 40), None, history, 1050.0)
+    assert early.for_guardrail(guardrail)[1].error_reports == 13_000
+    # A window later: only what came since the snapshot taken 60 s before.
+    late = Evidence(experiment, counters(13_000, 40), None, history, 1095.0)
+    recent = late.for_guardrail(guardrail)[1]
+    assert (recent.error_reports, recent.errors) == (1000, 28)

@@ -291,6 +291,18 @@ def guardrail_limit(guardrail: Any) -> str:
     return "-"
 
 
+def _window(guardrail: Any) -> str:
+    if not guardrail.HasField("window_s"):
+        return "15m"
+    seconds = guardrail.window_s
+    if seconds == 0:
+        return "all"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
+
+
 def guardrails_table(experiment: Any) -> str:
     """One row per guardrail, with the server's defaults filled in where a field is 0; a
     SEGMENT column when a guardrail judges one segment only."""
@@ -311,6 +323,7 @@ def guardrails_table(experiment: Any) -> str:
             "MIN SAMPLES", [str(g.min_samples or DEFAULT_MIN_SAMPLES) for g in guardrails], True
         ),
         _Column("ROLLBACK AT", [share(g.level or DEFAULT_LEVEL) for g in guardrails], True),
+        _Column("WINDOW", [_window(g) for g in guardrails], True),
     ]
     return _column_table(columns)
 

@@ -173,6 +173,7 @@ def error_rate_guardrail(
     min_samples: int = 0,
     level: float = 0.0,
     segment: str = "",
+    window_s: float | None = None,
 ) -> Message:
     """A Guardrail: an arm's error rate may exceed the control arm's by at most
     max_increase (0.01 is one percentage point), else the arm is rolled back.
@@ -180,21 +181,25 @@ def error_rate_guardrail(
     control_arm "" is the experiment's default arm; min_samples 0 and level 0 take the
     server's defaults (200 observations, posterior probability 0.95). segment, a value of
     the experiment's segmentation attribute (e.g. "vip"), judges only that segment's
-    decisions; "" judges all of them.
+    decisions; "" judges all of them. window_s: judge the observations of the last window_s
+    seconds (None: the server's default, 900; 0: all history).
     """
-    _check_guardrail(name, min_samples, level, segment)
+    _check_guardrail(name, min_samples, level, segment, window_s)
     if not (math.isfinite(max_increase) and 0 <= max_increase <= 1):
         raise ValueError(
             f"max_increase is a difference of error rates, 0 to 1 (0.01 is one percentage "
             f"point), got {max_increase}"
         )
-    return admin_pb2.Guardrail(
+    guardrail = admin_pb2.Guardrail(
         name=name,
         error_rate=admin_pb2.ErrorRateGuardrail(max_increase=max_increase, control_arm=control_arm),
         min_samples=min_samples,
         level=level,
         segment=segment,
     )
+    if window_s is not None:
+        guardrail.window_s = window_s
+    return guardrail
 
 
 def latency_guardrail(
@@ -205,27 +210,35 @@ def latency_guardrail(
     min_samples: int = 0,
     level: float = 0.0,
     segment: str = "",
+    window_s: float | None = None,
 ) -> Message:
     """A Guardrail: the `quantile` of an arm's latency may not exceed ceiling_ms, else the
-    arm is rolled back. quantile 0 is the server's default, 0.95 (p95); segment as for
-    error_rate_guardrail()."""
-    _check_guardrail(name, min_samples, level, segment)
+    arm is rolled back. quantile 0 is the server's default, 0.95 (p95); segment and
+    window_s as for error_rate_guardrail()."""
+    _check_guardrail(name, min_samples, level, segment, window_s)
     if not (math.isfinite(ceiling_ms) and ceiling_ms > 0):
         raise ValueError(f"ceiling_ms must be a finite number > 0, got {ceiling_ms}")
     if not (quantile == 0 or 0 < quantile < 1):
         raise ValueError(f"quantile must be within (0, 1), e.g. 0.95 for p95, got {quantile}")
-    return admin_pb2.Guardrail(
+    guardrail = admin_pb2.Guardrail(
         name=name,
         latency=admin_pb2.LatencyGuardrail(ceiling_ms=ceiling_ms, quantile=quantile),
         min_samples=min_samples,
         level=level,
         segment=segment,
     )
+    if window_s is not None:
+        guardrail.window_s = window_s
+    return guardrail
 
 
-def _check_guardrail(name: str, min_samples: int, level: float, segment: str) -> None:
+def _check_guardrail(
+    name: str, min_samples: int, level: float, segment: str, window_s: float | None
+) -> None:
     if not name:
         raise ValueError("a guardrail needs a name")
+    if window_s is not None and not (math.isfinite(window_s) and window_s >= 0):
+        raise ValueError(f"window_s must be a finite number of seconds >= 0, got {window_s}")
     if not isinstance(segment, str):
         raise TypeError(f"segment must be a string (a segment value), got {segment!r}")
     _whole("min_samples", min_samples)

@@ -655,6 +655,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="VALUE",
         help="judge only this segment's decisions (a value of the segmentation attribute)",
     )
+    guard_add.add_argument(
+        "--window",
+        type=_duration,
+        default=None,
+        metavar="S",
+        help="judge the observations of the last S (e.g. 15m; server default 15m; 0: all)",
+    )
     guard_add.set_defaults(run=_guardrail_add, parser=guard_add)
 
     guard_remove = guardrail_commands.add_parser("remove", help="remove a guardrail")
@@ -1078,6 +1085,7 @@ def _guardrail_from_args(args: argparse.Namespace) -> Any:
                 min_samples=args.min_samples,
                 level=args.level,
                 segment=args.segment,
+                window_s=args.window,
             )
         return latency_guardrail(
             args.name,
@@ -1086,6 +1094,7 @@ def _guardrail_from_args(args: argparse.Namespace) -> Any:
             min_samples=args.min_samples,
             level=args.level,
             segment=args.segment,
+            window_s=args.window,
         )
     except ValueError as error:
         raise UsageError(str(error)) from None

@@ -156,20 +156,22 @@ class Arm(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., state: _Optional[_Union[ArmState, str]] = ..., limits: _Optional[_Union[ArmLimits, _Mapping]] = ..., rollback: _Optional[_Union[Rollback, _Mapping]] = ...) -> None: ...
 
 class Guardrail(_message.Message):
-    __slots__ = ("name", "error_rate", "latency", "min_samples", "level", "segment")
+    __slots__ = ("name", "error_rate", "latency", "min_samples", "level", "segment", "window_s")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ERROR_RATE_FIELD_NUMBER: _ClassVar[int]
     LATENCY_FIELD_NUMBER: _ClassVar[int]
     MIN_SAMPLES_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
     SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_S_FIELD_NUMBER: _ClassVar[int]
     name: str
     error_rate: ErrorRateGuardrail
     latency: LatencyGuardrail
     min_samples: int
     level: float
     segment: str
-    def __init__(self, name: _Optional[str] = ..., error_rate: _Optional[_Union[ErrorRateGuardrail, _Mapping]] = ..., latency: _Optional[_Union[LatencyGuardrail, _Mapping]] = ..., min_samples: _Optional[int] = ..., level: _Optional[float] = ..., segment: _Optional[str] = ...) -> None: ...
+    window_s: float
+    def __init__(self, name: _Optional[str] = ..., error_rate: _Optional[_Union[ErrorRateGuardrail, _Mapping]] = ..., latency: _Optional[_Union[LatencyGuardrail, _Mapping]] = ..., min_samples: _Optional[int] = ..., level: _Optional[float] = ..., segment: _Optional[str] = ..., window_s: _Optional[float] = ...) -> None: ...
 
 class PromotionRule(_message.Message):
     __slots__ = ("prob_best", "max_expected_loss", "min_samples", "auto_promote")
