@@ -1,4 +1,7 @@
-"""Cross-cutting gRPC concerns: admin authentication, and the one map from errors to statuses."""
+"""Cross-cutting gRPC concerns: admin authentication, and the one map from errors to statuses.
+
+They wrap each servicer method once when the servicers are registered (see guarded()).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import hmac
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import grpc
 
@@ -14,13 +17,6 @@ from . import errors
 
 logger = logging.getLogger(__name__)
 
-ADMIN_SERVICE_PREFIX = "/banditd.v1.Admin/"
-
-# grpc-stubs declares ServerInterceptor generic; at run time it is a plain class.
-if TYPE_CHECKING:
-    _ServerInterceptor = grpc.ServerInterceptor[Any, Any]
-else:
-    _ServerInterceptor = grpc.ServerInterceptor
 
 STATUS_FOR_ERROR: dict[type[errors.BanditError], grpc.StatusCode] = {
     errors.InvalidArgumentError: grpc.StatusCode.INVALID_ARGUMENT,
@@ -51,83 +47,82 @@ def _abort_internal(context: grpc.ServicerContext, method: str) -> None:
     context.abort(grpc.StatusCode.INTERNAL, f"internal error (ref {ref}); see the server log")
 
 
-class ErrorMappingInterceptor(_ServerInterceptor):
-    """Turns domain errors into their status; anything else into INTERNAL with a log reference."""
+def _mapped_unary(method: str, inner: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def unary(request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return inner(request, context)
+        except errors.BanditError as exc:
+            logger.debug("%s: %s", method, exc.message)
+            context.abort(status_for(exc), exc.message)
+        except Exception:
+            _abort_internal(context, method)
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = continuation(handler_call_details)
-        if handler is None:
-            return None
-        method = handler_call_details.method
-        if handler.unary_unary is not None:
-            inner_unary = handler.unary_unary
-
-            def unary(request: Any, context: grpc.ServicerContext) -> Any:
-                try:
-                    return inner_unary(request, context)
-                except errors.BanditError as exc:
-                    logger.debug("%s: %s", method, exc.message)
-                    context.abort(status_for(exc), exc.message)
-                except Exception:
-                    _abort_internal(context, method)
-
-            return grpc.unary_unary_rpc_method_handler(
-                unary,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.stream_stream is not None:
-            inner_stream = handler.stream_stream
-
-            def stream(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
-                # Wrap the iteration, not the call: a generator raises while it is consumed.
-                try:
-                    yield from inner_stream(requests, context)
-                except errors.BanditError as exc:
-                    logger.debug("%s: %s", method, exc.message)
-                    context.abort(status_for(exc), exc.message)
-                except Exception:
-                    _abort_internal(context, method)
-
-            return grpc.stream_stream_rpc_method_handler(
-                stream,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return handler
+    return unary
 
 
-class AdminAuthInterceptor(_ServerInterceptor):
-    """Admin calls need `authorization: Bearer <token>` when a token is configured."""
+def _mapped_stream(
+    method: str, inner: Callable[[Iterator[Any], Any], Iterator[Any]]
+) -> Callable[[Iterator[Any], Any], Iterator[Any]]:
+    def stream(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
+        # Wrap the iteration, not the call: a generator raises while it is consumed.
+        try:
+            yield from inner(requests, context)
+        except errors.BanditError as exc:
+            logger.debug("%s: %s", method, exc.message)
+            context.abort(status_for(exc), exc.message)
+        except Exception:
+            _abort_internal(context, method)
 
-    def __init__(self, token: str) -> None:
-        self._expected = f"Bearer {token}".encode()
+    return stream
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        if not handler_call_details.method.startswith(ADMIN_SERVICE_PREFIX):
-            return continuation(handler_call_details)
+
+def _authenticated(token: str, inner: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    expected = f"Bearer {token}".encode()
+
+    def unary(request: Any, context: grpc.ServicerContext) -> Any:
         given = ""
-        for key, value in handler_call_details.invocation_metadata or ():
+        for key, value in context.invocation_metadata() or ():
             if key == "authorization":
                 given = value if isinstance(value, str) else value.decode()
-        if given and hmac.compare_digest(given.encode(), self._expected):
-            return continuation(handler_call_details)
-        message = (
-            "admin token is not valid"
-            if given
-            else "admin calls need the metadata 'authorization: Bearer <token>' (banditctl: "
-            "--token or BANDITD_ADMIN_TOKEN)"
-        )
+        if not (given and hmac.compare_digest(given.encode(), expected)):
+            context.abort(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "admin token is not valid"
+                if given
+                else "admin calls need the metadata 'authorization: Bearer <token>' (banditctl: "
+                "--token or BANDITD_ADMIN_TOKEN)",
+            )
+        return inner(request, context)
 
-        def deny(request: Any, context: grpc.ServicerContext) -> Any:
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+    return unary
 
-        return grpc.unary_unary_rpc_method_handler(deny)
+
+class _Guarded:
+    """Stands in for a servicer: the same RPC methods, each already wrapped."""
+
+
+def guarded(
+    servicer: object, service: str, *, streams: frozenset[str] = frozenset(), token: str | None
+) -> Any:
+    """The servicer's RPC methods wrapped once, at registration, rather than per call as a
+    server interceptor would (that rebuilds a handler on every call, on the hot path).
+
+    Every method maps domain errors to their status and anything else to INTERNAL with a
+    log reference; with a token, every (unary) method first checks `authorization:
+    Bearer <token>` and answers UNAUTHENTICATED without it, changing nothing.
+    """
+    proxy = _Guarded()
+    for name in dir(type(servicer)):
+        if not name[:1].isupper():
+            continue
+        method = f"/{service}/{name}"
+        inner = getattr(servicer, name)
+        if name in streams:
+            wrapped = _mapped_stream(method, inner)
+        else:
+            wrapped = _mapped_unary(method, inner)
+            if token is not None:
+                # Outside the error mapping: its abort must not be mapped to INTERNAL.
+                wrapped = _authenticated(token, wrapped)
+        setattr(proxy, name, wrapped)
+    return proxy

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 from concurrent import futures
-from typing import Any
 
 import grpc
 from banditd.v1 import admin_pb2_grpc, decisions_pb2_grpc
@@ -23,7 +22,7 @@ from .config import Settings
 from .engine import Engine
 from .errors import StoreUnavailableError
 from .guardrails import ObservationHistory
-from .interceptors import AdminAuthInterceptor, ErrorMappingInterceptor
+from .interceptors import guarded
 from .rewards import RewardRecorder
 from .servicers import AdminServicer, DecisionsServicer
 from .store import RedisStateStore, StateStore
@@ -31,7 +30,9 @@ from .tokens import DecisionSigner
 
 logger = logging.getLogger(__name__)
 
-SERVICE_NAMES = ("banditd.v1.Decisions", "banditd.v1.Admin")
+DECISIONS_SERVICE, ADMIN_SERVICE = "banditd.v1.Decisions", "banditd.v1.Admin"
+SERVICE_NAMES = (DECISIONS_SERVICE, ADMIN_SERVICE)
+STREAMING_METHODS = frozenset({"ReportRewards"})
 
 
 def connect_store(settings: Settings, attempts: int = 20, delay_s: float = 0.5) -> RedisStateStore:
@@ -86,13 +87,9 @@ class BanditServer:
         engine = Engine(store, signer, settings)
         self.engine = engine
 
-        interceptors: list[grpc.ServerInterceptor[Any, Any]] = []
-        if settings.admin_token is not None:
-            interceptors.append(AdminAuthInterceptor(settings.admin_token.get_secret_value()))
-        interceptors.append(ErrorMappingInterceptor())
+        token = settings.admin_token.get_secret_value() if settings.admin_token else None
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="rpc"),
-            interceptors=interceptors,
             # Two servers must never silently share a port.
             options=[("grpc.so_reuseport", 0)],
         )
@@ -100,11 +97,11 @@ class BanditServer:
         for name in ("", *SERVICE_NAMES):
             health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        decisions = DecisionsServicer(
+            engine, RewardRecorder(engine, store, signer, settings.decision_ttl_s)
+        )
         decisions_pb2_grpc.add_DecisionsServicer_to_server(
-            DecisionsServicer(
-                engine, RewardRecorder(engine, store, signer, settings.decision_ttl_s)
-            ),
-            server,
+            guarded(decisions, DECISIONS_SERVICE, streams=STREAMING_METHODS, token=None), server
         )
         history = ObservationHistory()
         admin = AdminService(store, engine, settings, history)
@@ -116,7 +113,9 @@ class BanditServer:
             settings.guardrail_draws,
             history,
         )
-        admin_pb2_grpc.add_AdminServicer_to_server(AdminServicer(admin), server)
+        admin_pb2_grpc.add_AdminServicer_to_server(
+            guarded(AdminServicer(admin), ADMIN_SERVICE, token=token), server
+        )
         self.port = server.add_insecure_port(settings.listen)
         if self.port == 0:
             raise OSError(f"cannot listen on {settings.listen}: address in use or not available")

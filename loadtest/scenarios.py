@@ -263,7 +263,8 @@ def markdown(summary: dict[str, Any]) -> str:
                 f"decisions; regret = pseudo-regret (best true rate - served arm's) over the "
                 f"whole run. At the end the windowed run served the new best arm at "
                 f"{_fmt(end['served_propensity'])} while GetStatus gave it "
-                f"{_fmt(end['status_traffic_share'])} (status reports what the policy decides from)."
+                f"{_fmt(end['status_traffic_share'])} "
+                "(status reports what the policy decides from)."
             )
         elif name == "sticky":
             rows += [
@@ -322,7 +323,8 @@ def markdown(summary: dict[str, Any]) -> str:
                 f"oracle one wait earlier. At the end GetStatus gave the wait run's new arm "
                 f"traffic share {_fmt(waited['status_traffic_share_new'])} and P(best) "
                 f"{_fmt(waited['status_prob_best_new'])} while it was served at "
-                f"{_fmt(waited['served_propensity_new'])} (status reports what the policy decides from)."
+                f"{_fmt(waited['served_propensity_new'])} "
+                "(status reports what the policy decides from)."
             )
     lines = [
         "## banditd rollout scenarios",
