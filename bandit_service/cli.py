@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 from types import FrameType
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -19,6 +20,7 @@ from .embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from .errors import StoreUnavailableError
 from .logs import configure_logging
 from .server import BanditServer
+from .workers import run_workers
 
 logger = logging.getLogger("banditd")
 
@@ -26,7 +28,9 @@ logger = logging.getLogger("banditd")
 def _settings(args: argparse.Namespace) -> Settings:
     if args.config:
         os.environ[CONFIG_FILE_ENV] = args.config
-    overrides = {"listen": args.listen} if args.listen else {}
+    overrides: dict[str, Any] = {"listen": args.listen} if args.listen else {}
+    if args.workers is not None:
+        overrides["workers"] = args.workers
     return Settings(**overrides)
 
 
@@ -47,7 +51,6 @@ def serve(args: argparse.Namespace) -> int:
         if settings.redis_url is None:
             embedded = EmbeddedRedis(settings.data_dir, settings.redis_server_bin).start()
             settings = settings.model_copy(update={"redis_url": embedded.url})
-        server = BanditServer(settings)
         stopping = threading.Event()
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -56,6 +59,9 @@ def serve(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+        if settings.workers > 1:
+            return run_workers(settings, stopping)
+        server = BanditServer(settings)
         server.start()
         stopping.wait()
         server.stop()
@@ -93,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser = commands.add_parser("serve", help="run one replica of the service")
     serve_parser.add_argument("--config", help=f"TOML settings file (or {CONFIG_FILE_ENV})")
     serve_parser.add_argument("--listen", help="host:port to bind (BANDITD_LISTEN)")
+    serve_parser.add_argument(
+        "--workers",
+        type=int,
+        help="server processes sharing the port, one per core (BANDITD_WORKERS, default 1)",
+    )
     serve_parser.add_argument(
         "--print-config", action="store_true", help="print the effective settings and exit"
     )

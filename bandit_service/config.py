@@ -71,6 +71,18 @@ class Settings(BaseSettings):
         le=60_000,
         description="How often a replica writes its decision counts to Redis.",
     )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Server processes sharing the listen port (SO_REUSEPORT), each a full "
+        "replica; use about one per core.",
+    )
+    reuse_port: bool = Field(
+        False,
+        description="Let several processes bind the listen port (set for the workers of "
+        "'--workers'; off so that two servers never share a port by mistake).",
+    )
     max_workers: int = Field(
         32,
         ge=2,

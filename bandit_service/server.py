@@ -91,7 +91,7 @@ class BanditServer:
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="rpc"),
             # Two servers must never silently share a port.
-            options=[("grpc.so_reuseport", 0)],
+            options=[("grpc.so_reuseport", 1 if settings.reuse_port else 0)],
         )
         health_servicer = health.HealthServicer()
         for name in ("", *SERVICE_NAMES):

@@ -19,7 +19,7 @@ from bandit_service.embedded_redis import free_port
 TOKEN = "serve-test-token"
 
 
-def start_banditd(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_banditd(data_dir: Path, port: int, *flags: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "BANDITD_DATA_DIR": str(data_dir),
@@ -28,7 +28,7 @@ def start_banditd(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     }
     env.pop("BANDITD_REDIS_URL", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "bandit_service", "serve"],
+        [sys.executable, "-m", "bandit_service", "serve", *flags],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -149,3 +149,55 @@ def test_print_config_masks_secrets() -> None:
     )
     assert '"refresh_interval_ms": 75' in result.stdout
     assert "top-secret" not in result.stdout
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def test_workers_share_the_port_and_redis_totals_stay_exact(data_dir: Path) -> None:
+    port = free_port()
+    process = start_banditd(data_dir, port, "--workers", "2")
+    try:
+        workers = [
+            p
+            for p in children(process.pid)
+            if "redis" not in Path(f"/proc/{p}/cmdline").read_text()
+        ]
+        assert len(workers) == 2
+        stubs = connect(f"127.0.0.1:{port}")
+        stubs.admin.CreateExperiment(
+            admin_pb2.CreateExperimentRequest(
+                name="shared",
+                policy=admin_pb2.PolicyConfig(policy=1),
+                reward_type=admin_pb2.REWARD_TYPE_BINARY,
+                arms=[admin_pb2.ArmSpec(name="a"), admin_pb2.ArmSpec(name="b")],
+            ),
+            metadata=(("authorization", f"Bearer {TOKEN}"),),
+            timeout=10,
+        )
+        stubs.close()
+        # One connection lands on one worker: many connections spread over both.
+        decided = 0
+        for _ in range(16):
+            channel = connect(f"127.0.0.1:{port}")
+            decided += len(channel.batch("shared", 100).choices)
+            channel.close()
+    finally:
+        log = stop(process)
+    assert process.returncode == 0, log
+    assert all(not Path(f"/proc/{pid}").exists() for pid in workers)
+    # Both workers flushed on the way down: the totals are exact.
+    process = start_banditd(data_dir, port)
+    try:
+        stubs = connect(f"127.0.0.1:{port}")
+        status = stubs.admin.GetStatus(
+            admin_pb2.GetStatusRequest(experiment="shared"),
+            metadata=(("authorization", f"Bearer {TOKEN}"),),
+            timeout=10,
+        )
+        assert sum(a.pulls for a in status.arms) == decided == 1600
+        stubs.close()
+    finally:
+        stop(process)
