@@ -113,3 +113,68 @@ def server(start_server: Callable[..., RunningServer]) -> RunningServer:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "banditd-data"
+
+
+# -- banditctl -------------------------------------------------------------------------------
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture(autouse=True)
+def _no_banditctl_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The user's own BANDITD_* client settings must not leak into the tests.
+    for name in ("BANDITD_TARGET", "BANDITD_ADMIN_TOKEN", "BANDITD_ACTOR"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Run:
+    """Runs banditctl in-process; returns (exit code, stdout, stderr)."""
+    from banditd_client.cli import main
+
+    def run_cli(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run_cli
+
+
+@pytest.fixture
+def ctl(server: RunningServer, run: Run) -> Run:
+    """Runs banditctl against the real test server, with its token, as actor alice@test."""
+
+    def run_against_server(*argv: str) -> tuple[int, str, str]:
+        return run(
+            "--target", server.target, "--token", server.admin_token, "--actor", "alice@test", *argv
+        )
+
+    return run_against_server
+
+
+@pytest.fixture
+def recorder() -> Iterator[Any]:
+    """A real gRPC Admin server that records the requests banditctl sends."""
+    from test_client import RecordingAdmin
+
+    admin = RecordingAdmin()
+    yield admin
+    admin.stop()
+
+
+@pytest.fixture
+def rec(recorder: Any, run: Run) -> Run:
+    """Runs banditctl against the recording Admin server."""
+
+    def run_against_recorder(*argv: str) -> tuple[int, str, str]:
+        return run("--target", recorder.target, "--token", "t", "--actor", "ops@ci", *argv)
+
+    return run_against_recorder
+
+
+@pytest.fixture
+def experiment(ctl: Run) -> str:
+    """An experiment created with banditctl: arms v1 (model-1, default) and v2 (model-2)."""
+    name = f"cli-{uuid.uuid4().hex[:10]}"
+    code, _, err = ctl("experiment", "create", name, "--arm", "v1=model-1", "--arm", "v2=model-2")
+    assert code == 0, err
+    return name

@@ -12,47 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from banditd_client.cli import main
 
 Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture(autouse=True)
-def _no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The user's own BANDITD_* settings must not leak into the tests.
-    monkeypatch.delenv("BANDITD_TARGET", raising=False)
-    monkeypatch.delenv("BANDITD_ADMIN_TOKEN", raising=False)
-    monkeypatch.delenv("BANDITD_ACTOR", raising=False)
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    """Runs banditctl; returns (exit code, stdout, stderr)."""
-
-    def run_cli(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run_cli
-
-
-@pytest.fixture
-def ctl(server: Any, run: Run) -> Run:
-    """Runs banditctl against the test server, with its admin token."""
-
-    def run_against_server(*argv: str) -> tuple[int, str, str]:
-        return run("--target", server.target, "--token", server.admin_token, *argv)
-
-    return run_against_server
-
-
-@pytest.fixture
-def experiment(ctl: Run) -> str:
-    name = f"cli-{uuid.uuid4().hex[:10]}"
-    code, _, err = ctl("experiment", "create", name, "--arm", "v1=model-1", "--arm", "v2=model-2")
-    assert code == 0, err
-    return name
 
 
 def closed_target() -> str:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from banditd.v1 import admin_pb2
 from banditd_client import BanditClient, error_rate_guardrail
 from banditd_client._render import duration_text, experiment_text, guardrails_table, status_text
-from banditd_client.cli import build_parser, main
+from banditd_client.cli import build_parser
 from test_cli_rollouts import _arm_status, _experiment, closed_target, eventually, table_rows
 from test_client import RecordingAdmin
 
@@ -25,61 +25,6 @@ Run = Callable[..., tuple[int, str, str]]
 
 LIVE = admin_pb2.ARM_STATE_LIVE
 RETIRED = admin_pb2.ARM_STATE_RETIRED
-
-
-@pytest.fixture(autouse=True)
-def _no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("BANDITD_TARGET", "BANDITD_ADMIN_TOKEN", "BANDITD_ACTOR"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    """Runs banditctl; returns (exit code, stdout, stderr)."""
-
-    def run_cli(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run_cli
-
-
-@pytest.fixture
-def recorder() -> Iterator[RecordingAdmin]:
-    admin = RecordingAdmin()
-    yield admin
-    admin.stop()
-
-
-@pytest.fixture
-def rec(recorder: RecordingAdmin, run: Run) -> Run:
-    """Runs banditctl against the recording Admin server."""
-
-    def run_against_recorder(*argv: str) -> tuple[int, str, str]:
-        return run("--target", recorder.target, "--token", "t", "--actor", "ops@ci", *argv)
-
-    return run_against_recorder
-
-
-@pytest.fixture
-def ctl(server: Any, run: Run) -> Run:
-    """Runs banditctl against the real test server, as actor alice@test."""
-
-    def run_against_server(*argv: str) -> tuple[int, str, str]:
-        return run(
-            "--target", server.target, "--token", server.admin_token, "--actor", "alice@test", *argv
-        )
-
-    return run_against_server
-
-
-@pytest.fixture
-def experiment(ctl: Run) -> str:
-    name = f"cli-{uuid.uuid4().hex[:10]}"
-    code, _, err = ctl("experiment", "create", name, "--arm", "v1=model-1", "--arm", "v2=model-2")
-    assert code == 0, err
-    return name
 
 
 def notes(out: str) -> dict[str, list[str]]:
