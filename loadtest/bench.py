@@ -42,6 +42,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bandit_service.embedded_redis import EmbeddedRedis, free_port
 
+from . import bench_kernels
 from .empty_server import ARMS, EXPERIMENT, MAX_WORKERS_DEFAULT
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -680,15 +681,39 @@ def markdown(summary: dict[str, object]) -> str:
         f"Load: {machine_info['load_generator']}, {CLIENTS} connections x {STREAMS} streams, "
         f"{SATURATION_S:g} s saturated / {FIXED_RATE_S:g} s fixed-rate runs, servers alternated. "
         f"{machine_info['pinning']}. Both servers: grpc.server, ThreadPoolExecutor("
-        f"max_workers={MAX_WORKERS_DEFAULT}); banditd has 2 interceptors (admin auth, error "
-        "mapping) and health, the empty server none. Same response size: "
-        f"{summary['response_bytes']}.",
+        f"max_workers={MAX_WORKERS_DEFAULT}); banditd wraps its methods (error mapping, admin "
+        "auth) at registration and serves health, the empty server neither. Same response "
+        f"size: {summary['response_bytes']}.",
+        "",
+        *kernel_lines(summary.get("kernels")),
         "",
         f"Machine: {machine_info['nproc']} CPUs, {machine_info['cpu_model']}, Python "
         f"{machine_info['python']}, grpcio {machine_info['grpcio']}, load average at start "
         f"{' '.join(machine_info['loadavg_at_start'])} (shared machine: expect noise).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def kernel_lines(kernels: object) -> list[str]:
+    """The kernel table of bench.md, from bench_kernels.run()."""
+    if not isinstance(kernels, dict):
+        return []
+    theirs = kernels["mabwiser_predict_ns"]
+    lines = [
+        f"Kernels, {kernels['arms']} arms (ns; {kernels['method']}):",
+        "",
+        "| policy | per call | per decision in a batch | MABWiser predict() | x faster per call |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, ours in kernels["kernel_ns"].items():
+        mab = theirs.get(name, "-") if isinstance(theirs, dict) else "-"
+        speedup = kernels.get("speedup_vs_mabwiser_per_call", {}).get(name, "-")
+        lines.append(
+            f"| {name} | {ours['per_call_ns']} | {ours['batch_ns_per_decision']} | {mab} | "
+            f"{speedup} |"
+        )
+    lines += ["", f"numpy Thompson per call: {kernels['numpy_thompson_per_call_ns']} ns.", ""]
+    return lines
 
 
 # --- orchestration -----------------------------------------------------------------------
@@ -788,6 +813,8 @@ def run_bench(wanted_load: str, out_dir: Path) -> int:
             for server in (decide, empty)
         ]
         batch = measure_batch(decide, pulls, checks)
+        print("bench: kernels (numba, numpy, MABWiser in .venv-mabwiser)", flush=True)
+        kernels = bench_kernels.run(10)
 
         summary = summarize(
             runs,
@@ -798,6 +825,14 @@ def run_bench(wanted_load: str, out_dir: Path) -> int:
                 "load_generator_note": load_note,
                 "banditd_idle_cpu_percent": round(idle_cpu * 100, 1),
                 "response_bytes": {"decide": sizes[0], "empty": sizes[1]},
+                "kernels": kernels,
+                "kernel_ns_per_decision": {
+                    f"{kernels['arms']}_arms": {
+                        name: ns["batch_ns_per_decision"]
+                        for name, ns in kernels["kernel_ns"].items()  # type: ignore[attr-defined]
+                    }
+                },
+                "mabwiser_ns_per_decision": kernels["mabwiser_predict_ns"],
                 "checks_ok": checks.all_ok,
                 "checks": checks.items,
                 "duration_s": round(time.monotonic() - began, 1),
