@@ -66,8 +66,18 @@ def banditd_kernels(n_arms: int) -> dict[str, dict[str, float]]:
     weights = np.ones(n_arms)
     policies.warm_up()
     results: dict[str, dict[str, float]] = {}
-    for name in ("thompson", "ucb1", "kl_ucb", "epsilon_greedy"):
-        allocation = policies.make_policy(name).allocate(trials, successes, live, weights)
+    variants: dict[str, tuple[str, dict[str, object]]] = {
+        "thompson": ("thompson", {}),
+        # Exact Thompson sampling: one Beta draw per arm for every decision.
+        "thompson_posterior_draws": ("thompson", {"per_decision_draws": True}),
+        "ucb1": ("ucb1", {}),
+        "kl_ucb": ("kl_ucb", {}),
+        "epsilon_greedy": ("epsilon_greedy", {}),
+    }
+    for name, (policy, params) in variants.items():
+        allocation = policies.make_policy(policy, **params).allocate(
+            trials, successes, live, weights
+        )
         policies.choose_many(allocation, 10)
 
         def one(a: policies.Allocation = allocation) -> int:

@@ -8,26 +8,34 @@ from numpy.typing import NDArray
 
 from policies import _kernels
 from policies._checks import MAX_DRAWS, arm_statistics, count_within, real_within
-from policies.allocation import MODE_THOMPSON, Allocation, build_allocation
+from policies.allocation import MODE_CATEGORICAL, MODE_THOMPSON, Allocation, build_allocation
 
 
 @dataclass(frozen=True, slots=True)
 class ThompsonSampling:
     """Beta(prior_alpha + successes, prior_beta + failures) posterior per arm.
 
-    Decisions draw from the posteriors directly (MODE_THOMPSON). shares, the propensity
-    logged with each decision, is P(arm is best) estimated with share_draws Monte Carlo
-    draws and smoothed so that no live arm's propensity is exactly 0 (the true one never is):
+    shares is P(arm is best) estimated with share_draws Monte Carlo draws and smoothed so
+    that no live arm's share is exactly 0 (the true one never is):
 
         shares[i] = (wins[i] + 0.5) / (share_draws + 0.5 * k)
 
     where wins[i] counts the draws arm i won and k is the number of live arms.
+
+    Under one snapshot's posteriors, Thompson sampling serves arm i with probability
+    P(arm i is best), so by default decisions draw from shares (MODE_CATEGORICAL): about
+    25 ns a decision instead of one Beta draw per arm (about 190 ns an arm), and the logged
+    propensity is exactly the probability the decision was drawn with. The price is the
+    Monte Carlo error of the shares, re-estimated at every snapshot (standard error at
+    most 0.008 with 4096 draws). per_decision_draws=True draws from the posteriors for
+    every decision instead (MODE_THOMPSON).
     """
 
     name: ClassVar[str] = "thompson"
     prior_alpha: float = 1.0
     prior_beta: float = 1.0
     share_draws: int = 4096
+    per_decision_draws: bool = False
 
     def __post_init__(self) -> None:
         inf = float("inf")
@@ -55,4 +63,5 @@ class ThompsonSampling:
         k = np.count_nonzero(live)
         smoothed = (win_fraction * self.share_draws + 0.5) / (self.share_draws + 0.5 * k)
         shares = np.where(live, smoothed, 0.0)
-        return build_allocation(MODE_THOMPSON, live, shares, alpha, beta)
+        mode = MODE_THOMPSON if self.per_decision_draws else MODE_CATEGORICAL
+        return build_allocation(mode, live, shares, alpha, beta)
