@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         description="How often a replica reloads arm statistics and config from Redis; admin "
         "changes reach every replica within this interval.",
     )
+    full_refresh_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="How often a replica reloads every experiment it serves, changed or not "
+        "(between, it reloads only those the changes feed names).",
+    )
     flush_interval_ms: int = Field(
         100,
         ge=5,

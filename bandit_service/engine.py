@@ -72,6 +72,11 @@ class ExperimentState:
         self.inflight: PullFlush | None = None
 
 
+# How far a refresh looks back in the changes feed beyond its last read, for clock skew
+# between replicas (notices carry the writer's clock).
+CLOCK_SKEW_MS = 2000
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -94,6 +99,10 @@ class Engine:
         self._refresh_s = settings.refresh_interval_ms / 1000
         self._flush_s = settings.flush_interval_ms / 1000
         self._last_error_log = 0.0
+        self._next_full_refresh = 0.0
+        # Experiments with reward timing: rebuilt at every refresh, changed or not.
+        self._timed: set[str] = set()
+        self._changes_seen_ms = 0
         self.refreshes = 0
         self.flushes = 0
 
@@ -187,11 +196,11 @@ class Engine:
         if state is None:
             self._states[experiment.name] = ExperimentState(snapshot)
             self._missing.pop(experiment.name, None)
+            self._track_timing(experiment)
         else:
             self._install(state, snapshot)
 
-    @staticmethod
-    def _install(state: ExperimentState, snapshot: Snapshot) -> None:
+    def _install(self, state: ExperimentState, snapshot: Snapshot) -> None:
         """Replaces the snapshot unless it would go back to an older config.
 
         A refresh builds its snapshot while an admin change on this replica may install a
@@ -200,6 +209,13 @@ class Engine:
         with state.lock:
             if snapshot.experiment.epoch >= state.snapshot.experiment.epoch:
                 state.snapshot = snapshot
+        self._track_timing(snapshot.experiment)
+
+    def _track_timing(self, experiment: Experiment) -> None:
+        if experiment.timing.bucketed:
+            self._timed.add(experiment.name)
+        else:
+            self._timed.discard(experiment.name)
 
     def decision_stats(self, experiment: Experiment, totals: ArmStats) -> ArmStats:
         """The statistics the policy decides from: matured decisions in the window when the
@@ -218,13 +234,26 @@ class Engine:
             requests.append((experiment.name, *span))
         return self._store.read_time_buckets(requests)
 
-    def refresh(self) -> None:
-        """Reloads every experiment's statistics, and the config of those whose epoch moved.
+    def refresh(self, full: bool | None = None) -> None:
+        """Reloads the statistics, and the config if its epoch moved, of the experiments this
+        replica serves that changed since the last refresh (the store's changes feed); every
+        one of them on a full refresh (every full_refresh_s, and the first time).
 
         Experiments with reward timing are rebuilt every time: decisions mature and leave
         the window as time passes, even when no new data arrives.
         """
-        names = self._store.list_experiment_names()
+        started_ms = now_ms()
+        if full is None:
+            full = time.monotonic() >= self._next_full_refresh
+        if full:
+            self._next_full_refresh = time.monotonic() + self._settings.full_refresh_s
+            names = list(self._states)
+        else:
+            # Notices are stamped by other replicas' clocks: look back a little further.
+            changed = self._store.changed_since(self._changes_seen_ms - CLOCK_SKEW_MS)
+            names = [name for name in changed if name in self._states]
+            names += [name for name in list(self._timed) if name not in set(names)]
+        self._changes_seen_ms = started_ms
         timed: list[tuple[ExperimentState, RawStats]] = []
         segmented: list[tuple[ExperimentState, RawStats]] = []
         for name, (epoch, raw) in zip(names, self._store.read_epochs_and_stats(names), strict=True):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -34,6 +35,8 @@ class Keys:
         self.prefix = prefix
         self.experiments = f"{prefix}:experiments"
         self.secret = f"{prefix}:decision-secret"
+        # Experiment names scored by when their statistics or config last changed (ms).
+        self.changes = f"{prefix}:changes"
 
     def config(self, experiment: str) -> str:
         return f"{self.prefix}:{{{experiment}}}:config"
@@ -125,6 +128,9 @@ OBSERVATION_CONFLICT = 4
 
 RawStats = dict[bytes, bytes]
 
+# How long change notices are kept: far longer than any refresh interval or clock skew.
+CHANGES_KEPT_MS = 10 * 60 * 1000
+
 
 class StateStore(Protocol):
     """What the engine and the admin service need from storage.
@@ -139,6 +145,7 @@ class StateStore(Protocol):
     def save_experiment(self, experiment: Experiment, entry: HistoryEntry) -> Experiment: ...
     def read_history(self, name: str, limit: int) -> list[HistoryEntry]: ...
     def read_observations(self, names: Sequence[str]) -> list[RawStats]: ...
+    def changed_since(self, since_ms: int) -> list[str]: ...
     def read_segment_stats(self, names: Sequence[str]) -> list[dict[str, RawStats]]: ...
     def read_segment_observations(
         self, name: str, segments: Sequence[str]
@@ -206,6 +213,29 @@ class RedisStateStore:
     def ping(self) -> None:
         self._call("ping", self._redis.ping)
 
+    def _note_changed(self, pipe: Any, names: Iterable[str]) -> None:
+        """Adds 'these experiments changed now' to pipe, for replicas' refreshes.
+
+        A separate command after the write (not inside its script): the changes feed is a
+        global key, outside the experiments' cluster slots. A notice lost in a crash between
+        the two is caught by the replicas' periodic full refresh.
+        """
+        at = time.time_ns() // 1_000_000
+        pipe.zadd(self.keys.changes, dict.fromkeys(names, at))
+
+    def _notify(self, names: Iterable[str]) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        self._note_changed(pipe, names)
+        self._call("note a change", pipe.execute)
+
+    def changed_since(self, since_ms: int) -> list[str]:
+        """Names of the experiments changed at or after since_ms; trims old notices."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zrangebyscore(self.keys.changes, since_ms, "+inf")
+        pipe.zremrangebyscore(self.keys.changes, "-inf", since_ms - CHANGES_KEPT_MS)
+        names, _ = self._call("read the changes feed", pipe.execute)
+        return [name.decode() for name in names]
+
     def close(self) -> None:
         self._redis.close()
 
@@ -230,6 +260,7 @@ class RedisStateStore:
         )
         if not created:
             raise AlreadyExistsError(f"experiment '{experiment.name}' already exists")
+        self._notify([experiment.name])
         return Experiment.from_json(experiment.to_json(), epoch=1)
 
     def get_experiment(self, name: str) -> Experiment | None:
@@ -263,6 +294,7 @@ class RedisStateStore:
                 f"experiment '{experiment.name}' changed concurrently (epoch {experiment.epoch} "
                 "is no longer current); retry"
             )
+        self._notify([experiment.name])
         return Experiment.from_json(experiment.to_json(), epoch=result)
 
     def read_history(self, name: str, limit: int) -> list[HistoryEntry]:
@@ -351,6 +383,7 @@ class RedisStateStore:
                 for arm, count in counts.items():
                     args += [arm, count]
             self._flush(keys=keys, args=args, client=pipe)
+        self._note_changed(pipe, {flush.experiment for flush in flushes})
         self._call("flush decision counts", pipe.execute)
 
     def record_rewards(
@@ -394,7 +427,10 @@ class RedisStateStore:
                 "" if w.error is None else int(w.error),
                 "" if w.latency_bucket is None else w.latency_bucket,
             ]
-        codes: list[int] = self._call("record rewards", self._rewards, keys, args)
+        pipe = self._redis.pipeline(transaction=False)
+        self._rewards(keys=keys, args=args, client=pipe)
+        self._note_changed(pipe, [experiment])
+        codes, _ = self._call("record rewards", pipe.execute)
         return [int(c) for c in codes]
 
     def read_time_buckets(
@@ -433,6 +469,7 @@ class RedisStateStore:
             [self.keys.stats(experiment), self.keys.imports(experiment)],
             [import_id, arm, pulls, rewards, repr(reward_sum), repr(reward_sum_squares)],
         )
+        self._notify([experiment])
         return bool(applied)
 
 
