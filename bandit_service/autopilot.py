@@ -184,16 +184,14 @@ class Autopilot:
         if not snapshots:
             self.runs += 1
             return 0
-        names = [s.experiment.name for s in snapshots]
-        raw_observations = self._store.read_observations(names)
-        stats_rows = self._store.read_epochs_and_stats(names)
+        # Statistics come from the snapshots (at most one refresh old); only the guardrail
+        # observations, which replicas do not keep, are read here.
+        raw_observations = self._store.read_observations([s.experiment.name for s in snapshots])
         applied = 0
         now_ms = time.time_ns() // 1_000_000
-        for snapshot, raw_obs, (_, raw_stats) in zip(
-            snapshots, raw_observations, stats_rows, strict=True
-        ):
+        for snapshot, raw_obs in zip(snapshots, raw_observations, strict=True):
             experiment = snapshot.experiment
-            stats = ArmStats.from_raw(experiment, raw_stats)
+            stats = ArmStats.from_raw(experiment, snapshot.raw_stats)
             scoped = sorted(
                 {g.segment for g in experiment.guardrails if g.segment} & snapshot.segments
             )
@@ -205,10 +203,9 @@ class Autopilot:
             for value, raw in raw_segments.items():
                 self._history.record(experiment, value, now_s, raw)
             evidence = Evidence(experiment, raw_obs, raw_segments, self._history, now_s)
-            decision_stats = None
-            if experiment.promotion.auto_promote:
-                decision_stats = self._engine.decision_stats(experiment, stats)
-            actions = plan(experiment, stats, evidence, now_ms, self._draws, decision_stats)
+            actions = plan(
+                experiment, stats, evidence, now_ms, self._draws, snapshot.decision_stats
+            )
             for action in actions:
                 try:
                     before = experiment.epoch

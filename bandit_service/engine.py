@@ -39,6 +39,9 @@ class Snapshot:
     allocation: policies.Allocation
     name_bytes: bytes
     raw_stats: RawStats
+    # The statistics the allocation was built from: all history, or with reward timing the
+    # matured decisions in the window.
+    decision_stats: ArmStats
     # Arms every decision mirrors to (never served).
     shadows: tuple[int, ...]
     # Per-arm salts of sticky assignment (weighted rendezvous hashing).
@@ -180,6 +183,7 @@ class Engine:
             allocation,
             experiment.name.encode("ascii"),
             raw,
+            stats,
             experiment.shadow_indices,
             policies.arm_salts(experiment.arm_names),
             frozenset(segment_stats or ()),
@@ -252,7 +256,8 @@ class Engine:
             # Notices are stamped by other replicas' clocks: look back a little further.
             changed = self._store.changed_since(self._changes_seen_ms - CLOCK_SKEW_MS)
             names = [name for name in changed if name in self._states]
-            names += [name for name in list(self._timed) if name not in set(names)]
+            seen = set(names)
+            names += [name for name in list(self._timed) if name not in seen]
         self._changes_seen_ms = started_ms
         timed: list[tuple[ExperimentState, RawStats]] = []
         segmented: list[tuple[ExperimentState, RawStats]] = []
@@ -363,7 +368,10 @@ class Engine:
         else:
             arm = policies.choose(allocation)
         shadows = snapshot.shadows
-        self._count(state, {arm: 1, **dict.fromkeys(shadows, 1)}, segment)
+        per_arm = {arm: 1}
+        if shadows:
+            per_arm.update(dict.fromkeys(shadows, 1))
+        self._count(state, per_arm, segment)
         sign, at, seg = self._signer.sign, now_ms(), segment.encode()
         name_bytes, epoch = snapshot.name_bytes, snapshot.experiment.epoch
         token = sign(name_bytes, arm, epoch, at, seg)
