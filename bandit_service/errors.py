@@ -1,4 +1,4 @@
-"""Domain errors of banditd. They know nothing of gRPC: interceptors.py maps each to a status.
+"""Domain errors of banditd. They know nothing of gRPC: guards.py maps each to a status.
 
 Messages are part of the API: they name the field or thing, the offending value, and
 what to do next. Lowercase first word, no trailing period.

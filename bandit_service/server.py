@@ -22,7 +22,7 @@ from .config import Settings
 from .engine import Engine
 from .errors import StoreUnavailableError
 from .guardrails import ObservationHistory
-from .interceptors import guarded
+from .guards import guarded
 from .rewards import RewardRecorder
 from .servicers import AdminServicer, DecisionsServicer
 from .store import RedisStateStore, StateStore

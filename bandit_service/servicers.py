@@ -1,6 +1,6 @@
 """gRPC servicers: each RPC converts the request, calls the domain, converts the answer.
 
-Errors are not handled here; interceptors.py maps them to status codes.
+Errors are not handled here; guards.py maps them to status codes.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from . import convert
 from .admin import AdminService
 from .engine import Engine
 from .errors import BanditError
+from .guards import status_for
 from .history import clean_actor
-from .interceptors import status_for
 from .rewards import DUPLICATE, RewardEvent, RewardRecorder
 
 ACTOR_METADATA = "x-banditd-actor"

@@ -2,10 +2,10 @@
 
 Same server model as bandit_service/server.py (grpc.server over a ThreadPoolExecutor with
 the same max_workers default, so_reuseport off), serving `banditd.v1.Decisions/Decide`
-through the generated servicer registration. It has NO interceptors (banditd has two:
-admin auth and error mapping) and no health service. Decide returns one prebuilt
-DecideResponse the size of a real one for the bench experiment, so the bytes on the wire
-match and the difference in cost is banditd's own work.
+through the generated servicer registration. Its methods are not wrapped (banditd wraps
+its own once, for error mapping and admin auth) and it has no health service. Decide
+returns one prebuilt DecideResponse the size of a real one for the bench experiment, so
+the bytes on the wire match and the difference in cost is banditd's own work.
 
     python -m loadtest.empty_server --listen 127.0.0.1:PORT
 """

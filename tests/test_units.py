@@ -14,8 +14,8 @@ import redis
 from bandit_service import errors
 from bandit_service.config import Settings
 from bandit_service.domain import PolicyConfig, PolicyName, RewardType, new_experiment
+from bandit_service.guards import STATUS_FOR_ERROR
 from bandit_service.history import HistoryEntry
-from bandit_service.interceptors import STATUS_FOR_ERROR
 from bandit_service.store import PullFlush, RedisStateStore
 from bandit_service.tokens import DecisionSigner
 
