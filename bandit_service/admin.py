@@ -154,12 +154,9 @@ class AdminService:
         actor: str = "admin",
     ) -> Experiment:
         def apply(e: Experiment) -> Experiment:
-            added = domain.add_arm(e, arm, version, weight, shadow=shadow, limits=limits)
-            ramp = added.arms[-1].limits.ramp
-            if ramp is None:
-                return added
-            # A ramp starts now, at its first step.
-            return domain.set_arm_limits(added, arm, added.arms[-1].limits, now_ms(), 0)
+            return domain.add_arm(
+                e, arm, version, weight, shadow=shadow, limits=limits, now_unix_ms=now_ms()
+            )
 
         detail = f"version '{version}'" + (", shadow" if shadow else "")
         return self.change(name, "add_arm", apply, arm=arm, detail=detail, actor=actor)
@@ -220,13 +217,17 @@ class AdminService:
         )
 
     def readmit_arm(self, name: str, arm: str, actor: str = "admin") -> Experiment:
-        def apply(e: Experiment) -> Experiment:
-            return domain.readmit_arm(e, arm)
-
         current = self._load(name).arms
         rollback = next((a.rollback for a in current if a.name == arm and a.rollback), None)
         detail = "" if rollback is None else f"was rolled back by '{rollback.guardrail}'"
-        return self.change(name, "readmit_arm", apply, arm=arm, detail=detail, actor=actor)
+        return self.change(
+            name,
+            "readmit_arm",
+            lambda e: domain.readmit_arm(e, arm),
+            arm=arm,
+            detail=detail,
+            actor=actor,
+        )
 
     def set_guardrails(
         self, name: str, guardrails: list[domain.Guardrail], actor: str = "admin"

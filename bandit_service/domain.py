@@ -573,18 +573,18 @@ def new_experiment(
     return _check_floors(_check_guardrail_segments(experiment))
 
 
+def _ramp_starting(limits: ArmLimits, now_unix_ms: int, pulls: int) -> ArmLimits:
+    """limits with their ramp (if any) at its first step from now, the arm having pulls."""
+    if limits.ramp is None:
+        return limits
+    ramp = replace(limits.ramp, step=0, step_started_unix_ms=now_unix_ms, step_start_pulls=pulls)
+    return replace(limits, ramp=ramp)
+
+
 def stamp_created(experiment: Experiment, now_unix_ms: int) -> Experiment:
     """The experiment as created now: its creation time, and its ramps starting now."""
     arms = tuple(
-        replace(
-            arm,
-            limits=replace(
-                arm.limits, ramp=replace(arm.limits.ramp, step_started_unix_ms=now_unix_ms)
-            ),
-        )
-        if arm.limits.ramp is not None
-        else arm
-        for arm in experiment.arms
+        replace(arm, limits=_ramp_starting(arm.limits, now_unix_ms, 0)) for arm in experiment.arms
     )
     return replace(experiment, created_unix_ms=now_unix_ms, arms=arms)
 
@@ -714,7 +714,9 @@ def add_arm(
     *,
     shadow: bool = False,
     limits: ArmLimits | None = None,
+    now_unix_ms: int = 0,
 ) -> Experiment:
+    """A new arm (live, or shadow); a ramp in its limits starts now."""
     validate_name(name, "arm.name")
     if name in experiment.arm_names:
         raise AlreadyExistsError(f"experiment '{experiment.name}' already has an arm '{name}'")
@@ -728,7 +730,7 @@ def add_arm(
         name,
         _check_version(version, "arm.version"),
         ArmState.SHADOW if shadow else ArmState.LIVE,
-        validate_limits(limits or ArmLimits(), "arm.limits"),
+        _ramp_starting(validate_limits(limits or ArmLimits(), "arm.limits"), now_unix_ms, 0),
     )
     policy = experiment.policy
     if policy.name is PolicyName.FIXED:
@@ -813,14 +815,7 @@ def set_arm_limits(
 ) -> Experiment:
     """Replaces an arm's limits; a new ramp starts at its first step now."""
     index = experiment.arm_index(name)
-    checked = validate_limits(limits)
-    if checked.ramp is not None:
-        checked = replace(
-            checked,
-            ramp=replace(
-                checked.ramp, step=0, step_started_unix_ms=now_unix_ms, step_start_pulls=pulls
-            ),
-        )
+    checked = _ramp_starting(validate_limits(limits), now_unix_ms, pulls)
     return _check_floors(replace(experiment, arms=_with_arm(experiment, index, limits=checked)))
 
 

@@ -84,11 +84,11 @@ def trials_and_successes(experiment: Experiment, stats: ArmStats) -> tuple[Float
 def scaled_sum_squares(experiment: Experiment, stats: ArmStats) -> FloatArray:
     """Sum of squares of the counted rewards scaled to [0, 1]."""
     counted = counted_stats(experiment, stats)
-    low, span = experiment.reward_min, experiment.reward_max - experiment.reward_min
-    raw = counted.sumsq - 2 * low * counted.sums + counted.rewards * low * low
     if experiment.reward_type is RewardType.BINARY:
         # Binary experiments keep no sum of squares: a 0/1 reward squared is itself.
-        raw = np.minimum(counted.sums, counted.rewards)
+        return np.minimum(counted.sums, counted.rewards)
+    low, span = experiment.reward_min, experiment.reward_max - experiment.reward_min
+    raw = counted.sumsq - 2 * low * counted.sums + counted.rewards * low * low
     return np.maximum(raw, 0.0) / (span * span)
 
 

@@ -48,7 +48,8 @@ class CanarySettings:
     # Independent runs (seeds seed, seed+1, ...); the headline figures are their medians.
     repeats: int = 3
     # One more run with this much healthy traffic before the jump (0: none), to show how
-    # the canary's healthy history slows the verdict (the guardrail weighs all history).
+    # the canary's healthy history slows the verdict (30 s is inside the guardrail's
+    # default 15-minute window, so all of it is weighed).
     long_history_s: float = 30.0
 
     @classmethod
