@@ -6,20 +6,14 @@ Each test calls main([...]) in-process and reads what it printed with capsys.
 from __future__ import annotations
 
 import json
-import socket
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from wire import closed_target
 
 Run = Callable[..., tuple[int, str, str]]
-
-
-def closed_target() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
 
 
 # -- no server needed --------------------------------------------------------------------

@@ -18,8 +18,9 @@ from banditd.v1 import admin_pb2
 from banditd_client import BanditClient, error_rate_guardrail
 from banditd_client._render import duration_text, experiment_text, guardrails_table, status_text
 from banditd_client.cli import build_parser
-from test_cli_rollouts import _arm_status, _experiment, closed_target, eventually, table_rows
+from test_cli_rollouts import _arm_status, _experiment, eventually, table_rows
 from test_client import RecordingAdmin
+from wire import closed_target
 
 Run = Callable[..., tuple[int, str, str]]
 

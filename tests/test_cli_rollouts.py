@@ -9,7 +9,6 @@ Then every new command against a real banditd.
 from __future__ import annotations
 
 import json
-import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -22,15 +21,10 @@ from banditd_client._channel import default_actor
 from banditd_client._render import bounds_text, experiment_text, history_text, status_text
 from banditd_client.cli import build_parser, replace_guardrail
 from test_client import RecordingAdmin
+from wire import closed_target
 
 Run = Callable[..., tuple[int, str, str]]
 T0 = 1_767_225_600_000  # 2026-01-01 00:00:00 UTC, in ms
-
-
-def closed_target() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
 
 
 def eventually(check: Callable[[], Any], what: str, timeout_s: float = 10.0) -> Any:

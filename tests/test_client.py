@@ -54,6 +54,7 @@ from banditd_client._channel import admin_metadata, default_actor
 from banditd_client._reward_batches import RewardLedger
 from banditd_client._wire import decision_from_response, decisions_from_batch, report_reward_request
 from banditd_client.errors import error_class, from_rpc_error, rpc_errors
+from wire import closed_target
 
 POLICIES = {"thompson", "gaussian_thompson", "ucb1", "kl_ucb", "epsilon_greedy", "fixed"}
 ACTOR = "alice@test-host"
@@ -63,11 +64,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def closed_target() -> str:
-    """A loopback address that nothing listens on."""
-    return f"127.0.0.1:{free_port()}"
 
 
 def new_experiment(target: str, token: str, arms: tuple[str, ...] = ("a", "b", "c")) -> str:

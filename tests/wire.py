@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -95,3 +96,10 @@ def connect(target: str) -> Stubs:
     return Stubs(
         channel, decisions_pb2_grpc.DecisionsStub(channel), admin_pb2_grpc.AdminStub(channel)
     )
+
+
+def closed_target() -> str:
+    """A loopback address where nothing listens (the port was free a moment ago)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{sock.getsockname()[1]}"
