@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     )
     decision_secret: SecretStr | None = Field(
         None,
-        description="HMAC key that signs decision ids; every replica needs the same one. Unset: "
+        description="Secret the key that signs decision ids is derived from; every replica needs "
+        "the same one. Unset: "
         "a random key is created once and kept in Redis, shared by every replica on it.",
     )
     decision_ttl_s: int = Field(

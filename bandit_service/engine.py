@@ -372,11 +372,14 @@ class Engine:
         if shadows:
             per_arm.update(dict.fromkeys(shadows, 1))
         self._count(state, per_arm, segment)
-        sign, at, seg = self._signer.sign, now_ms(), segment.encode()
-        name_bytes, epoch = snapshot.name_bytes, snapshot.experiment.epoch
-        token = sign(name_bytes, arm, epoch, at, seg)
-        mirrored = [(shadow, sign(name_bytes, shadow, epoch, at, seg)) for shadow in shadows]
-        return snapshot, arm, token, mirrored
+        ids = self._signer.sign_many(
+            snapshot.name_bytes,
+            [arm, *shadows],
+            snapshot.experiment.epoch,
+            now_ms(),
+            segment.encode(),
+        )
+        return snapshot, arm, ids[0], list(zip(shadows, ids[1:], strict=True))
 
     def decide_many(
         self,
@@ -405,10 +408,12 @@ class Engine:
         for shadow in shadows:
             counts[shadow] = counts.get(shadow, 0) + len(arms)
         self._count(state, counts, segment)
-        sign, seg = self._signer.sign, segment.encode()
+        sign, seg = self._signer.sign_many, segment.encode()
         name_bytes, epoch, at = snapshot.name_bytes, snapshot.experiment.epoch, now_ms()
-        tokens = [sign(name_bytes, arm, epoch, at, seg) for arm in arms.tolist()]
-        mirrored = [sign(name_bytes, s, epoch, at, seg) for _ in range(len(arms)) for s in shadows]
+        tokens = sign(name_bytes, arms, epoch, at, seg)
+        mirrored = sign(
+            name_bytes, np.tile(np.asarray(shadows, np.int64), len(arms)), epoch, at, seg
+        )
         return snapshot, arms, tokens, mirrored
 
     # --- flushing --------------------------------------------------------------------

@@ -155,7 +155,12 @@ class StateStore(Protocol):
     def read_stats(self, name: str) -> RawStats: ...
     def flush_pulls(self, replica: str, flushes: Sequence[PullFlush]) -> None: ...
     def record_rewards(
-        self, experiment: str, writes: Sequence[RewardWrite], track_squares: bool, ttl_s: int
+        self,
+        experiment: str,
+        writes: Sequence[RewardWrite],
+        track_squares: bool,
+        ttl_s: int,
+        max_segments: int = 0,
     ) -> list[int]: ...
     def read_time_buckets(
         self, requests: Sequence[tuple[str, int, int, int]]
@@ -387,9 +392,17 @@ class RedisStateStore:
         self._call("flush decision counts", pipe.execute)
 
     def record_rewards(
-        self, experiment: str, writes: Sequence[RewardWrite], track_squares: bool, ttl_s: int
+        self,
+        experiment: str,
+        writes: Sequence[RewardWrite],
+        track_squares: bool,
+        ttl_s: int,
+        max_segments: int = 0,
     ) -> list[int]:
-        """Records events atomically; returns a REWARD_* code per write, in order."""
+        """Records events atomically; returns a REWARD_* code per write, in order.
+
+        A write's segment value not yet admitted is admitted while the experiment has fewer
+        than max_segments (as a flush of its decisions would)."""
         hours = sorted({w.hour for w in writes})
         bucket_of = {hour: i + 1 for i, hour in enumerate(hours)}
         keys = [self.keys.stats(experiment), self.keys.observations(experiment)]
@@ -413,7 +426,7 @@ class RedisStateStore:
         args.append(1 if track_squares else 0)
         args.append(len(time_buckets))
         args += [b.expire_at_s for b in time_buckets]
-        args.append(len(segments))
+        args += [max_segments, len(segments)]
         args += segments
         for w in writes:
             args += [

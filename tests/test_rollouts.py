@@ -819,6 +819,24 @@ def test_segments_beyond_the_limit_use_the_whole_experiment(server: Any, stubs: 
     assert sum(a.pulls for a in stubs.status("few-tiers").arms) == 30
 
 
+def test_a_reward_before_the_decisions_flush_still_counts_in_its_segment(
+    server: Any, stubs: Stubs
+) -> None:
+    segmented(stubs, "early", max_values=2)
+    decisions = segment_batch(stubs, "early", "vip", 20)
+    # Rewarded before the replica flushed the decision counts that admit "vip" (the flush
+    # runs every 100 ms; the rewards go first as soon as the ids are out).
+    unflushed = server.engine.unflushed()
+    assert send(stubs, [event(d, reward=1.0) for d in decisions.decision_ids]).accepted == 20
+    assert unflushed > 0
+    server.engine.flush()
+    status = stubs.admin_call(
+        "GetStatus", admin_pb2.GetStatusRequest(experiment="early", segment="vip")
+    )
+    assert sum(a.rewards for a in status.arms) == 20
+    assert sum(a.pulls for a in status.arms) == 20
+
+
 def test_a_guardrail_scoped_to_a_segment_judges_that_segment_only(
     server: Any, stubs: Stubs
 ) -> None:

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import base64
 import filecmp
+import hmac
 import inspect
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import redis
 
-from bandit_service import errors
+from bandit_service import errors, token_kernels
 from bandit_service.config import Settings
 from bandit_service.domain import PolicyConfig, PolicyName, RewardType, new_experiment
 from bandit_service.guards import STATUS_FOR_ERROR
 from bandit_service.history import HistoryEntry
 from bandit_service.store import PullFlush, RedisStateStore
-from bandit_service.tokens import DecisionSigner
+from bandit_service.tokens import DecisionSigner, DecisionToken
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,6 +55,57 @@ def test_every_bit_of_a_token_is_covered_by_the_signature(segment: bytes) -> Non
         altered = token[:position] + swapped + token[position + 1 :]
         with pytest.raises((errors.DecisionRejectedError, errors.InvalidArgumentError)):
             signer.verify(altered, 5_000)
+
+
+def test_siphash_matches_the_reference_vectors() -> None:
+    # Key 00..0f; messages 00..(n-1): the first vectors of the SipHash paper's appendix.
+    k0, k1 = np.uint64(0x0706050403020100), np.uint64(0x0F0E0D0C0B0A0908)
+    message = np.arange(15, dtype=np.uint8)
+    assert int(token_kernels.siphash24(k0, k1, message[:0])) == 0x726FDB47DD0E0E31
+    assert int(token_kernels.siphash24(k0, k1, message[:1])) == 0x74F839C593DC67FD
+    assert int(token_kernels.siphash24(k0, k1, message[:8])) == 0x93F5F5799A932462
+    assert int(token_kernels.siphash24(k0, k1, message)) == 0xA129CA6149BE45E5
+
+
+def test_a_batch_of_ids_verifies_in_one_call_with_a_verdict_each() -> None:
+    signer = DecisionSigner(b"k" * 32, ttl_s=60)
+    arms = [0, 9, 3, 3, 1]
+    ids = signer.sign_many(b"exp", arms, 4, 1_000_000, b"eu")
+    assert len(set(ids)) == len(ids)
+    tokens = signer.verify_many(ids, 1_000_000)
+    assert [t.arm_index for t in tokens if isinstance(t, DecisionToken)] == arms
+    assert len({t.nonce for t in tokens if isinstance(t, DecisionToken)}) == len(arms)
+    assert {(t.experiment, t.segment, t.epoch) for t in tokens if isinstance(t, DecisionToken)} == {
+        ("exp", "eu", 4)
+    }
+    other = DecisionSigner(b"another secret of 32 bytes......", 60).sign(b"exp", 0, 4, 1_000_000)
+    mixed = signer.verify_many(
+        [ids[0], "", "x" * 300, "not base64!", "QUJD", other, "é" + ids[1][1:], ids[2]],
+        1_000_000,
+    )
+    assert isinstance(mixed[0], DecisionToken) and isinstance(mixed[7], DecisionToken)
+    assert [type(r) for r in mixed[1:7]] == [
+        errors.InvalidArgumentError,
+        errors.InvalidArgumentError,
+        errors.InvalidArgumentError,
+        errors.InvalidArgumentError,
+        errors.DecisionRejectedError,
+        errors.InvalidArgumentError,
+    ]
+
+
+def test_ids_signed_before_version_3_still_verify() -> None:
+    # Version 1: HMAC-SHA256 over version | arm | epoch | decided ms | nonce | name.
+    secret = b"k" * 32
+    body = struct.pack(">BHIQ8s", 1, 2, 5, 1_000_000, b"n" * 8) + b"exp"
+    tag = hmac.digest(secret, body, "sha256")[:16]
+    legacy = base64.urlsafe_b64encode(body + tag).rstrip(b"=").decode()
+    signer = DecisionSigner(secret, ttl_s=60)
+    assert signer.verify(legacy, 1_000_000) == DecisionToken("exp", 2, 5, 1_000_000, b"n" * 8)
+    with pytest.raises(errors.DecisionRejectedError):
+        DecisionSigner(b"j" * 32, ttl_s=60).verify(legacy, 1_000_000)
+    with pytest.raises(errors.DecisionExpiredError):
+        signer.verify(legacy, 1_000_000 + 61_000)
 
 
 def test_every_domain_error_has_a_status_code() -> None:

@@ -7,7 +7,8 @@
 --   decision-time bucket hashes (experiments with reward timing); then the set of
 --   admitted segment values and, per segment s, its stats and observations hashes.
 -- ARGV: nbuckets, one EXPIREAT per hour bucket, track_squares (0/1), ntb, one EXPIREAT
---   per time bucket, nseg, the nseg segment values, then per event 9 values: segment
+--   per time bucket, most segment values admitted, nseg, the nseg segment values, then
+--   per event 9 values: segment
 --   (1-based, 0 = none), time bucket (1-based, 0 = none), hour bucket, nonce, event id,
 --   arm, reward ('' = none), error ('' = none, '0', '1'), latency bucket ('' = none).
 -- Returns one code per event: 1 recorded, 2 duplicate (this event id was seen),
@@ -16,8 +17,9 @@
 local nbuckets = tonumber(ARGV[1])
 local squares = ARGV[nbuckets + 2] == '1'
 local ntb = tonumber(ARGV[nbuckets + 3])
-local nseg = tonumber(ARGV[nbuckets + 4 + ntb])
-local seg_values = nbuckets + 4 + ntb
+local most = tonumber(ARGV[nbuckets + 4 + ntb])
+local nseg = tonumber(ARGV[nbuckets + 5 + ntb])
+local seg_values = nbuckets + 5 + ntb
 local first = seg_values + nseg + 1
 local tb_first_key = 3 + 2 * nbuckets
 local segset = tb_first_key + ntb
@@ -37,10 +39,16 @@ local function add(into, key, field, by)
   row[field] = (row[field] or 0) + by
 end
 
--- Segments are admitted when their decisions are flushed; until then they get nothing.
+-- A segment value is admitted by the first flush of its decisions or the first reward,
+-- whichever comes first, while the experiment has room for one more (as flush_pulls).
 local admitted = {}
 for s = 1, nseg do
-  admitted[s] = redis.call('SISMEMBER', KEYS[segset], ARGV[seg_values + s]) == 1
+  local value = ARGV[seg_values + s]
+  admitted[s] = redis.call('SISMEMBER', KEYS[segset], value) == 1
+  if not admitted[s] and redis.call('SCARD', KEYS[segset]) < most then
+    redis.call('SADD', KEYS[segset], value)
+    admitted[s] = true
+  end
 end
 
 -- 'new', 'dup' or 'conflict' for one part of an event.
