@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from .domain import RewardType
+from .domain import Experiment, RewardType
 from .engine import Engine, now_ms
 from .errors import AlreadyExistsError, BanditError, InvalidArgumentError
 from .guardrails import latency_bucket
@@ -57,7 +57,10 @@ class RewardRecorder:
         self._ttl_s = ttl_s
 
     def _validate(
-        self, event: RewardEvent, token: DecisionToken | BanditError
+        self,
+        event: RewardEvent,
+        token: DecisionToken | BanditError,
+        experiments: dict[str, tuple[Experiment, tuple[str, ...]]],
     ) -> tuple[str, RewardWrite]:
         if not event.event_id:
             raise InvalidArgumentError("event_id is required (any id unique per reward event)")
@@ -80,8 +83,8 @@ class RewardRecorder:
             raise InvalidArgumentError(f"latency_ms must be a finite number >= 0, got {latency_ms}")
         if isinstance(token, BanditError):
             raise token
-        experiment = self._engine.experiment(token.experiment)
-        if token.arm_index >= len(experiment.arms):
+        experiment, arm_names = self._experiment(token.experiment, experiments)
+        if token.arm_index >= len(arm_names):
             # A valid signature over an unknown arm means the experiment was re-created.
             raise InvalidArgumentError(
                 f"decision_id names arm #{token.arm_index}, which experiment "
@@ -93,16 +96,28 @@ class RewardRecorder:
             hour=token.decided_unix_ms // 3_600_000,
             nonce=token.nonce,
             event_id=event.event_id,
-            arm=experiment.arms[token.arm_index].name,
+            arm=arm_names[token.arm_index],
             reward=reward,
             error=error,
             latency_bucket=None if latency_ms is None else latency_bucket(latency_ms),
             segment=token.segment,
             time_bucket=(
-                None if reward is None else time_bucket(experiment.timing, token.decided_unix_ms)
+                time_bucket(experiment.timing, token.decided_unix_ms)
+                if reward is not None and experiment.timing.bucketed
+                else None
             ),
         )
         return experiment.name, write
+
+    def _experiment(
+        self, name: str, seen: dict[str, tuple[Experiment, tuple[str, ...]]]
+    ) -> tuple[Experiment, tuple[str, ...]]:
+        """The experiment and its arm names, looked up once per batch (seen)."""
+        found = seen.get(name)
+        if found is None:
+            experiment = self._engine.experiment(name)
+            found = seen[name] = (experiment, tuple(experiment.arm_names))
+        return found
 
     def record(self, events: Sequence[RewardEvent]) -> list[Outcome]:
         """Records events; returns one outcome per event, in order.
@@ -117,15 +132,16 @@ class RewardRecorder:
         tokens = self._signer.verify_many([event.decision_id for event in events], now_ms())
         outcomes: list[Outcome] = [None] * len(events)
         groups: dict[str, list[tuple[int, RewardWrite]]] = defaultdict(list)
+        experiments: dict[str, tuple[Experiment, tuple[str, ...]]] = {}
         for index, (event, token) in enumerate(zip(events, tokens, strict=True)):
             try:
-                name, write = self._validate(event, token)
+                name, write = self._validate(event, token, experiments)
             except BanditError as exc:
                 outcomes[index] = exc
                 continue
             groups[name].append((index, write))
         for name, items in groups.items():
-            experiment = self._engine.experiment(name)
+            experiment, _ = experiments[name]
             codes = self._store.record_rewards(
                 name,
                 [write for _, write in items],

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import secrets
+import struct
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import redis
 from redis.commands.core import Script
@@ -99,9 +100,9 @@ class PullFlush:
     max_segments: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class RewardWrite:
-    """One event to record. hour and nonce identify the decision it belongs to.
+class RewardWrite(NamedTuple):
+    """One event to record (a tuple: a reward batch builds thousands). hour and nonce
+    identify the decision it belongs to.
 
     reward None: the event carries no reward; error None and latency_bucket None: no
     guardrail outcome of that kind.
@@ -119,6 +120,11 @@ class RewardWrite:
     # The segment of the decision; its statistics count the event too if it is admitted.
     segment: str = ""
 
+
+# One event's record in record_rewards.lua: segment, time bucket, hour bucket, arm (each a
+# 1-based index into the batch's lists, 0 for none), flags, latency bucket, reward.
+_EVENT_RECORD = struct.Struct("<HHHBBHd")
+_HAS_REWARD, _HAS_ERROR, _ERROR, _HAS_LATENCY = 1, 2, 4, 8
 
 # Result codes of StateStore.record_rewards, one per event.
 REWARD_RECORDED = 1
@@ -421,25 +427,37 @@ class RedisStateStore:
                 self.keys.segment_stats(experiment, value),
                 self.keys.segment_observations(experiment, value),
             ]
+        arms = sorted({w.arm for w in writes})
+        arm_of = {arm: i + 1 for i, arm in enumerate(arms)}
         # A bucket must outlive the last decision it can hold by the reward window.
         args: list[Any] = [len(hours)] + [(h + 1) * 3600 + ttl_s + 60 for h in hours]
         args.append(1 if track_squares else 0)
         args.append(len(time_buckets))
         args += [b.expire_at_s for b in time_buckets]
-        args += [max_segments, len(segments)]
-        args += segments
+        args += [max_segments, len(segments), *segments, len(arms), *arms]
+        # Per event a fixed binary record (one argument for the batch) and two strings:
+        # packing few arguments is most of what a large batch costs the replica.
+        records = bytearray()
+        pack = _EVENT_RECORD.pack
         for w in writes:
-            args += [
+            flags = 0
+            if w.reward is not None:
+                flags |= _HAS_REWARD
+            if w.error is not None:
+                flags |= _HAS_ERROR | (_ERROR if w.error else 0)
+            if w.latency_bucket is not None:
+                flags |= _HAS_LATENCY
+            records += pack(
                 segment_of.get(w.segment, 0),
                 0 if w.time_bucket is None else time_bucket_of[w.time_bucket],
                 bucket_of[w.hour],
-                w.nonce,
-                w.event_id,
-                w.arm,
-                "" if w.reward is None else repr(w.reward),
-                "" if w.error is None else int(w.error),
-                "" if w.latency_bucket is None else w.latency_bucket,
-            ]
+                arm_of[w.arm],
+                flags,
+                w.latency_bucket or 0,
+                w.reward or 0.0,
+            )
+            args += [w.nonce, w.event_id]
+        args.insert(0, bytes(records))
         pipe = self._redis.pipeline(transaction=False)
         self._rewards(keys=keys, args=args, client=pipe)
         self._note_changed(pipe, [experiment])

@@ -6,21 +6,27 @@
 --   decision time, mapping a decision's nonce to the event id that set it; then ntb
 --   decision-time bucket hashes (experiments with reward timing); then the set of
 --   admitted segment values and, per segment s, its stats and observations hashes.
--- ARGV: nbuckets, one EXPIREAT per hour bucket, track_squares (0/1), ntb, one EXPIREAT
---   per time bucket, most segment values admitted, nseg, the nseg segment values, then
---   per event 9 values: segment
---   (1-based, 0 = none), time bucket (1-based, 0 = none), hour bucket, nonce, event id,
---   arm, reward ('' = none), error ('' = none, '0', '1'), latency bucket ('' = none).
+-- ARGV: the events' records (below), nbuckets, one EXPIREAT per hour bucket,
+--   track_squares (0/1), ntb, one EXPIREAT per time bucket, most segment values
+--   admitted, nseg, the nseg segment values, narms, the narms arm names, then per event
+--   its nonce and event id.
+-- An event's record is 18 bytes, little-endian (store.py's _EVENT_RECORD): segment,
+--   time bucket and hour bucket (uint16 each, 1-based; 0 = none), arm (uint8, 1-based),
+--   flags (uint8: 1 has reward, 2 has error flag, 4 error, 8 has latency), latency bucket
+--   (uint16), reward (double).
 -- Returns one code per event: 1 recorded, 2 duplicate (this event id was seen),
 -- 3 the decision was rewarded by another event, 4 it has guardrail outcomes
 -- from another event. Codes 3 and 4 change nothing.
-local nbuckets = tonumber(ARGV[1])
-local squares = ARGV[nbuckets + 2] == '1'
-local ntb = tonumber(ARGV[nbuckets + 3])
-local most = tonumber(ARGV[nbuckets + 4 + ntb])
-local nseg = tonumber(ARGV[nbuckets + 5 + ntb])
-local seg_values = nbuckets + 5 + ntb
-local first = seg_values + nseg + 1
+local records = ARGV[1]
+local nbuckets = tonumber(ARGV[2])
+local squares = ARGV[nbuckets + 3] == '1'
+local ntb = tonumber(ARGV[nbuckets + 4])
+local most = tonumber(ARGV[nbuckets + 5 + ntb])
+local nseg = tonumber(ARGV[nbuckets + 6 + ntb])
+local seg_values = nbuckets + 6 + ntb
+local narms = tonumber(ARGV[seg_values + nseg + 1])
+local arm_names = seg_values + nseg + 1
+local first = arm_names + narms + 1
 local tb_first_key = 3 + 2 * nbuckets
 local segset = tb_first_key + ntb
 
@@ -80,13 +86,24 @@ local function reward_into(key, arm, x)
   if squares then add(incr_float, key, arm .. ':sumsq', x * x) end
 end
 
-for i = first, #ARGV, 9 do
+local pos = 1
+for i = first, #ARGV, 2 do
   n = n + 1
-  local s, t, b = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  local s, t, b, a, flags, lat, x
+  s, t, b, a, flags, lat, x, pos = struct.unpack('<HHHBBHd', records, pos)
   local rewarded, observed = KEYS[1 + 2 * b], KEYS[2 + 2 * b]
-  local nonce, event_id, arm = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
-  local reward, err, lat = ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
-  local has_reward, has_obs = reward ~= '', (err ~= '' or lat ~= '')
+  local nonce, event_id, arm = ARGV[i], ARGV[i + 1], ARGV[arm_names + a]
+  local has_reward = flags % 2 == 1
+  local err = ''
+  if math.floor(flags / 2) % 2 == 1 then
+    err = (math.floor(flags / 4) % 2 == 1) and '1' or '0'
+  end
+  if math.floor(flags / 8) % 2 == 1 then
+    lat = tostring(lat)
+  else
+    lat = ''
+  end
+  local has_obs = err ~= '' or lat ~= ''
   local r = has_reward and part_state(rewarded, nonce, event_id) or 'none'
   local o = has_obs and part_state(observed, nonce, event_id) or 'none'
   local in_segment = s > 0 and admitted[s]
@@ -100,7 +117,6 @@ for i = first, #ARGV, 9 do
     touched_hours[b] = true
     if r == 'new' then
       redis.call('HSET', rewarded, nonce, event_id)
-      local x = tonumber(reward)
       reward_into(KEYS[1], arm, x)
       if t > 0 then
         reward_into(KEYS[tb_first_key + t - 1], arm, x)
@@ -117,8 +133,8 @@ for i = first, #ARGV, 9 do
   end
 end
 for b, _ in pairs(touched_hours) do
-  redis.call('EXPIREAT', KEYS[1 + 2 * b], ARGV[b + 1])
-  redis.call('EXPIREAT', KEYS[2 + 2 * b], ARGV[b + 1])
+  redis.call('EXPIREAT', KEYS[1 + 2 * b], ARGV[b + 2])
+  redis.call('EXPIREAT', KEYS[2 + 2 * b], ARGV[b + 2])
 end
 for key, fields in pairs(incr) do
   for field, by in pairs(fields) do
@@ -131,6 +147,6 @@ for key, fields in pairs(incr_float) do
   end
 end
 for t, _ in pairs(touched_tb) do
-  redis.call('EXPIREAT', KEYS[tb_first_key + t - 1], ARGV[nbuckets + 3 + t])
+  redis.call('EXPIREAT', KEYS[tb_first_key + t - 1], ARGV[nbuckets + 4 + t])
 end
 return out
