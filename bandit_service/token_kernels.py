@@ -27,6 +27,7 @@ def njit(*, cache: bool, inline: str = "never") -> Callable[[_F], _F]:
     """numba.njit, typed so that mypy keeps each kernel's signature instead of seeing Any."""
     return cast(Callable[[_F], _F], numba.njit(cache=cache, inline=inline))
 
+
 VERSION = 3
 # nonce (8) + arm (2) + tag (8): 18 bytes, 24 base64 characters, no padding.
 SUFFIX_BYTES = 18

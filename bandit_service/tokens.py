@@ -18,6 +18,7 @@ import binascii
 import hashlib
 import hmac
 import os
+import random
 import struct
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -72,9 +73,18 @@ class DecisionSigner:
         self._k1 = np.uint64(int.from_bytes(key[8:16], "little"))
         self._ttl_ms = ttl_s * 1000
         self._ttl_s = ttl_s
+        self._random = random.Random(os.urandom(32))
         # Names and segments as kernel input, and decoded names, by their bytes.
         self._arrays: dict[bytes, NDArray[np.uint8]] = {}
         self._texts: dict[bytes, str] = {}
+
+    def _nonces(self) -> np.uint64:
+        """The first nonce of a call's decisions (the others follow it).
+
+        Nonces must be unique, not secret (the tag protects the id), so a seeded
+        generator serves: reading os.urandom for every call would cost more than signing.
+        Two decisions collide with odds like 8 random bytes each, as before."""
+        return np.uint64(self._random.getrandbits(64))
 
     def _array(self, value: bytes) -> NDArray[np.uint8]:
         if not value:
@@ -105,7 +115,7 @@ class DecisionSigner:
             self._array(segment),
             epoch,
             now_ms,
-            np.uint64(int.from_bytes(os.urandom(8), "little")),
+            self._nonces(),
             arms,
         )
         ids: list[str] = text.tobytes().decode("ascii").split("\n")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import functools
 import json
 import os
 import platform
@@ -42,7 +43,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bandit_service.embedded_redis import EmbeddedRedis, free_port
 
-from . import bench_kernels
+from . import bench_kernels, bench_rewards
 from .empty_server import ARMS, EXPERIMENT, MAX_WORKERS_DEFAULT
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -62,6 +63,13 @@ BATCH_COUNT = 1000
 BATCH_S = 3.0
 BATCH_THREADS = 2
 SERVER_CPU, LOAD_CPU = 0, 1
+# (workers, server CPUs) per run; the load generator stays on LOAD_CPU.
+WORKER_RUNS = (
+    (1, (SERVER_CPU,)),
+    (2, (SERVER_CPU,)),
+    (2, (SERVER_CPU, LOAD_CPU)),
+)
+WORKERS_CONNECTIONS = 16
 
 
 # --- processes ---------------------------------------------------------------------------
@@ -91,8 +99,9 @@ class Pinning:
             # Children inherit this; redis-server and the Python load generator stay off CPU 0.
             os.sched_setaffinity(0, {LOAD_CPU})
 
-    def prefix(self, cpu: int) -> list[str]:
-        return [self.taskset, "-c", str(cpu)] if self.enabled and self.taskset else []
+    def prefix(self, cpu: int | tuple[int, ...]) -> list[str]:
+        cpus = ",".join(map(str, cpu)) if isinstance(cpu, tuple) else str(cpu)
+        return [self.taskset, "-c", cpus] if self.enabled and self.taskset else []
 
     def describe(self) -> str:
         if not self.enabled:
@@ -129,6 +138,21 @@ def cpu_seconds(pid: int) -> float:
     stat = Path(f"/proc/{pid}/stat").read_text()
     fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """cpu_seconds of pid and of its direct children (the workers of `--workers N`)."""
+    total = cpu_seconds(pid)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
+                total += cpu_seconds(int(entry.name))
+        except (OSError, ValueError):
+            continue  # it exited meanwhile
+    return total
 
 
 def wait_until(what: str, ready: Callable[[], bool], child: Child, timeout_s: float) -> None:
@@ -193,11 +217,12 @@ def create_experiment(target: str, token: str) -> None:
 class PullCounter:
     """The decisions banditd counted for the bench experiment, as flushed to Redis."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, key_prefix: str = KEY_PREFIX) -> None:
         self._redis = redis.Redis.from_url(url)
+        self._key = f"{key_prefix}:{{{EXPERIMENT}}}:stats"
 
     def total(self) -> int:
-        stats = cast(dict[bytes, bytes], self._redis.hgetall(STATS_KEY))
+        stats = cast(dict[bytes, bytes], self._redis.hgetall(self._key))
         return sum(int(v) for k, v in stats.items() if k.endswith(b":pulls"))
 
     def settled(self, timeout_s: float = 3.0) -> int:
@@ -234,7 +259,9 @@ class Load:
 class LoadGenerator(Protocol):
     name: str
 
-    def run(self, target: str, seconds: float, rate: float | None, work: Path) -> Load: ...
+    def run(
+        self, target: str, seconds: float, rate: float | None, work: Path, connections: int = ...
+    ) -> Load: ...
 
 
 def decide_frame() -> bytes:
@@ -255,7 +282,14 @@ class H2Load:
             [binary, "--version"], capture_output=True, text=True, check=False
         ).stdout.strip()
 
-    def run(self, target: str, seconds: float, rate: float | None, work: Path) -> Load:
+    def run(
+        self,
+        target: str,
+        seconds: float,
+        rate: float | None,
+        work: Path,
+        connections: int = CLIENTS,
+    ) -> Load:
         body, log = work / "decide.grpc", work / "h2load.log"
         body.write_bytes(decide_frame())
         log.unlink(missing_ok=True)
@@ -264,11 +298,12 @@ class H2Load:
             "-d", str(body),
             "-H", "content-type: application/grpc",
             "-H", "te: trailers",
-            "-c", str(CLIENTS), "-m", str(STREAMS), "-D", f"{seconds:g}",
+            "-c", str(connections), "-m", str(STREAMS * CLIENTS // connections),
+            "-D", f"{seconds:g}",
             "--log-file", str(log),
         ]  # fmt: skip
         if rate is not None:
-            argv += ["--rps", f"{rate / CLIENTS:.1f}"]  # h2load's rate is per client
+            argv += ["--rps", f"{rate / connections:.1f}"]  # h2load's rate is per client
         argv.append(f"http://{target}{DECIDE_PATH}")
         done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30)
         if done.returncode != 0:
@@ -307,8 +342,15 @@ class PythonLoad:
     name = "python-grpc"
     threads = CLIENTS * 4
 
-    def run(self, target: str, seconds: float, rate: float | None, work: Path) -> Load:
-        channels = [grpc.insecure_channel(target) for _ in range(CLIENTS)]
+    def run(
+        self,
+        target: str,
+        seconds: float,
+        rate: float | None,
+        work: Path,
+        connections: int = CLIENTS,
+    ) -> Load:
+        channels = [grpc.insecure_channel(target) for _ in range(connections)]
         stubs = [decisions_pb2_grpc.DecisionsStub(c) for c in channels]
         request = decisions_pb2.DecideRequest(experiment=EXPERIMENT)
         per_thread: list[tuple[list[int], int]] = []
@@ -542,6 +584,7 @@ def measure_batch(server: Server, pulls: PullCounter, checks: Checks) -> dict[st
         "decisions_per_s": round(decisions / elapsed, 1),
         "server_cpu_s": round(cpu, 3),
         "cpu_us_per_decision": round(cpu / max(decisions, 1) * 1e6, 3),
+        "decisions_per_server_cpu_s": round(decisions / cpu, 1) if cpu > 0 else 0.0,
     }
     print(
         f"bench: DecideBatch x{BATCH_COUNT}: {result['decisions_per_s']:.0f} decisions/s, "
@@ -549,6 +592,83 @@ def measure_batch(server: Server, pulls: PullCounter, checks: Checks) -> dict[st
         flush=True,
     )
     return result
+
+
+def measure_workers(rig: Rig, redis_url: str, token: str, pinning: Pinning) -> dict[str, object]:
+    """Saturated Decide throughput of `banditd serve --workers N` for each run of WORKER_RUNS.
+
+    The figure that must hold as workers are added is throughput per server core: requests
+    per second of server CPU, summed over the parent and its workers. With only two CPUs the
+    load generator cannot stay apart from two busy workers, so N workers are measured on the
+    servers' CPU alone and, last, two workers on both CPUs beside the load generator (its
+    per-core figure still counts server CPU only). More connections than usual
+    (WORKERS_CONNECTIONS, the same streams in flight in total) let SO_REUSEPORT spread them.
+    After each run banditd gets SIGTERM and Redis must hold exactly the answered decisions.
+    """
+    per_n: dict[str, object] = {}
+    for n, cpus in WORKER_RUNS:
+        label = f"{n} on CPU {','.join(map(str, cpus))}"
+        prefix = f"bench-workers-{n}-{len(cpus)}"
+        server = start_banditd(
+            rig.work, redis_url, token, pinning, workers=n, key_prefix=prefix, cpus=cpus
+        )
+        pulls = PullCounter(redis_url, prefix)
+        try:
+            ready = functools.partial(all_workers_answer, server, token)
+            wait_until(f"banditd --workers {label}", ready, server.child, 120)
+            rig.load.run(server.target, WARMUP_S, None, rig.work, WORKERS_CONNECTIONS)
+            before = pulls.settled()
+            cpu_before = tree_cpu_seconds(server.child.pid)
+            result = rig.load.run(server.target, SATURATION_S, None, rig.work, WORKERS_CONNECTIONS)
+            time.sleep(0.2)
+            cpu = tree_cpu_seconds(server.child.pid) - cpu_before
+        finally:
+            stop_child(server.child)  # SIGTERM: every worker flushes its counts, then exits
+        counted = pulls.settled() - before
+        pulls.close()
+        rig.checks.add(
+            f"workers {label}: all responses OK",
+            result.not_ok == 0 and result.done > 0,
+            f"{result.ok} OK of {result.done}",
+        )
+        rig.checks.add(
+            f"workers {label}: redis totals exact after SIGTERM",
+            result.done <= counted <= result.started,
+            f"pulls grew by {counted}; {result.done} done, {result.started} started",
+        )
+        per_n[label] = {
+            "workers": n,
+            "cpus": list(cpus),
+            "rps": round(result.rps, 1),
+            "server_cpu_s": round(cpu, 3),
+            "server_cores_busy": round(cpu / result.seconds, 2),
+            "rps_per_server_core": round(result.done / cpu, 1) if cpu > 0 else None,
+            "p99_ms": latency_summary(result.latencies_us).get("p99"),
+            "redis_pulls_delta": counted,
+            "requests_done": result.done,
+        }
+        print(f"bench: --workers {label}: {per_n[label]}", flush=True)
+    return {
+        "connections": WORKERS_CONNECTIONS,
+        "streams_in_flight": CLIENTS * STREAMS,
+        "pinned": pinning.enabled,
+        "by_workers": per_n,
+    }
+
+
+def all_workers_answer(server: Server, token: str) -> bool:
+    """Every worker answers Decide: each probe opens a new connection, which SO_REUSEPORT
+    hands to any worker, so several probes in a row must pass. Creates the bench
+    experiment once health says SERVING."""
+    probes = 12
+    if not all(health_serving(server.target) for _ in range(probes)):
+        return False
+    try:
+        create_experiment(server.target, token)
+    except grpc.RpcError as exc:
+        if exc.code() != grpc.StatusCode.ALREADY_EXISTS:
+            raise
+    return all(decide_answers(server.target) for _ in range(probes))
 
 
 # --- report ------------------------------------------------------------------------------
@@ -616,7 +736,8 @@ def summarize(
                 for key in ("p50", "p99")
             },
         },
-        "batch_decisions_per_s": batch["decisions_per_s"],
+        # Per server core (decisions per second of server CPU): the issue's target unit.
+        "batch_decisions_per_s": batch["decisions_per_server_cpu_s"],
         "batch": batch,
         "load": {
             "clients": CLIENTS,
@@ -676,8 +797,11 @@ def markdown(summary: dict[str, object]) -> str:
         "",
         f"DecideBatch (count={batch['count_per_call']}, {batch['client_threads']} Python client "
         f"threads, {batch['seconds']:.1f} s): **{batch['decisions_per_s']:.0f} decisions/s**, "
-        f"{batch['cpu_us_per_decision']:.2f} µs server CPU per decision.",
+        f"{batch['cpu_us_per_decision']:.2f} µs server CPU per decision, i.e. "
+        f"**{batch['decisions_per_server_cpu_s']:.0f} decisions per server core-second**.",
         "",
+        *reward_lines(summary.get("rewards")),
+        *worker_lines(summary.get("workers_scaling")),
         f"Load: {machine_info['load_generator']}, {CLIENTS} connections x {STREAMS} streams, "
         f"{SATURATION_S:g} s saturated / {FIXED_RATE_S:g} s fixed-rate runs, servers alternated. "
         f"{machine_info['pinning']}. Both servers: grpc.server, ThreadPoolExecutor("
@@ -692,6 +816,39 @@ def markdown(summary: dict[str, object]) -> str:
         f"{' '.join(machine_info['loadavg_at_start'])} (shared machine: expect noise).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def reward_lines(rewards: object) -> list[str]:
+    if not isinstance(rewards, dict):
+        return []
+    return [
+        f"ReportRewards ({rewards['streams']} streams, {rewards['events_per_batch']} events a "
+        f"batch, {rewards['batches_in_flight_per_stream']} batches in flight per stream, "
+        f"{rewards['seconds']:.1f} s): {rewards['events_per_s']:.0f} events/s acked, "
+        f"{rewards['cpu_us_per_event']:.2f} µs server CPU per event, i.e. "
+        f"**{rewards['events_per_server_cpu_s']:.0f} events per server core-second** (every "
+        "id verified, every event deduplicated, acked after Redis has it).",
+        "",
+    ]
+
+
+def worker_lines(workers: object) -> list[str]:
+    if not isinstance(workers, dict):
+        return []
+    lines = [
+        f"`--workers N` ({workers['connections']} connections, "
+        f"{workers['streams_in_flight']} streams in flight; load generator on CPU {LOAD_CPU}):",
+        "",
+        "| workers | req/s | server cores busy | req/s per server core | p99 ms | Redis exact |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for label, row in workers["by_workers"].items():
+        lines.append(
+            f"| {label} | {row['rps']:.0f} | {row['server_cores_busy']} | "
+            f"{row['rps_per_server_core']:.0f} | {row['p99_ms']} | "
+            f"{row['redis_pulls_delta']} counted / {row['requests_done']} answered |"
+        )
+    return [*lines, ""]
 
 
 def kernel_lines(kernels: object) -> list[str]:
@@ -722,16 +879,28 @@ def python_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("BANDITD_")}
 
 
-def start_banditd(work: Path, redis_url: str, token: str, pinning: Pinning) -> Server:
+def start_banditd(
+    work: Path,
+    redis_url: str,
+    token: str,
+    pinning: Pinning,
+    workers: int = 1,
+    key_prefix: str = KEY_PREFIX,
+    cpus: tuple[int, ...] = (SERVER_CPU,),
+) -> Server:
     target = f"127.0.0.1:{free_port()}"
     env = {
         **python_env(),
         "BANDITD_REDIS_URL": redis_url,
         "BANDITD_LISTEN": target,
         "BANDITD_ADMIN_TOKEN": token,
+        "BANDITD_REDIS_KEY_PREFIX": key_prefix,
     }
-    argv = [*pinning.prefix(SERVER_CPU), sys.executable, "-m", "bandit_service", "serve"]
-    return Server("decide", start_child("banditd", argv, env, work / "banditd.log"), target)
+    argv = [*pinning.prefix(cpus), sys.executable, "-m", "bandit_service", "serve"]
+    if workers > 1:
+        argv += ["--workers", str(workers)]
+    log = work / f"banditd-{key_prefix}.log"
+    return Server("decide", start_child("banditd", argv, env, log), target)
 
 
 def start_empty(work: Path, pinning: Pinning) -> Server:
@@ -813,6 +982,22 @@ def run_bench(wanted_load: str, out_dir: Path) -> int:
             for server in (decide, empty)
         ]
         batch = measure_batch(decide, pulls, checks)
+        print("bench: reward ingestion (ReportRewards streams)", flush=True)
+        rewards = bench_rewards.measure_rewards(
+            decide.target,
+            redis_server.url,
+            STATS_KEY,
+            EXPERIMENT,
+            functools.partial(cpu_seconds, decide.child.pid),
+        )
+        for what, (ok, detail) in rewards.pop("checks").items():  # type: ignore[attr-defined]
+            checks.add(f"rewards: {what}", ok, detail)
+        print(
+            f"bench: rewards: {rewards['events_per_s']:.0f} events/s, "
+            f"{rewards['cpu_us_per_event']:.2f} µs server CPU per event",
+            flush=True,
+        )
+        workers = measure_workers(rig, redis_server.url, token, pinning)
         print("bench: kernels (numba, numpy, MABWiser in .venv-mabwiser)", flush=True)
         kernels = bench_kernels.run(10)
 
@@ -833,6 +1018,9 @@ def run_bench(wanted_load: str, out_dir: Path) -> int:
                     }
                 },
                 "mabwiser_ns_per_decision": kernels["mabwiser_predict_ns"],
+                "reward_events_per_s": rewards["events_per_server_cpu_s"],
+                "rewards": rewards,
+                "workers_scaling": workers,
                 "checks_ok": checks.all_ok,
                 "checks": checks.items,
                 "duration_s": round(time.monotonic() - began, 1),
