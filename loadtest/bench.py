@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 import grpc
 import numpy as np
@@ -789,6 +789,7 @@ def markdown(summary: dict[str, object]) -> str:
         ("p99 ms, saturated", lat["decide_saturation_p99"], lat["empty_saturation_p99"], 2),
     ]
     lines = [
+        *target_lines(summary.get("targets")),
         "## banditd Decide vs an empty handler",
         "",
         "| metric (median of 3, min–max) | banditd Decide | empty handler | ratio |",
@@ -816,6 +817,90 @@ def markdown(summary: dict[str, object]) -> str:
         f"{' '.join(machine_info['loadavg_at_start'])} (shared machine: expect noise).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def targets(summary: dict[str, Any]) -> list[dict[str, object]]:
+    """The issue's targets against this run's figures (None: not measured in this run)."""
+
+    def get(*path: str) -> Any:
+        node: Any = summary
+        for key in path:
+            if not isinstance(node, dict) or key not in node:
+                return None
+            node = node[key]
+        return node
+
+    def row(name: str, goal: str, value: Any, met: Callable[[float], bool]) -> dict[str, object]:
+        return {
+            "target": name,
+            "goal": goal,
+            "measured": value,
+            "met": None if value is None else bool(met(float(value))),
+        }
+
+    p99 = get("latency_ms")
+    p99_ratio = None
+    if p99 and p99["decide_fixed_rate_p99"] and p99["empty_fixed_rate_p99"]:
+        p99_ratio = round(
+            p99["decide_fixed_rate_p99"]["median"] / p99["empty_fixed_rate_p99"]["median"], 3
+        )
+    by_workers = get("workers_scaling", "by_workers") or {}
+    one_core = [r for r in by_workers.values() if len(r["cpus"]) == 1]
+    per_core_ratio = None
+    if len(one_core) >= 2 and one_core[0]["rps_per_server_core"]:
+        per_core_ratio = round(
+            one_core[-1]["rps_per_server_core"] / one_core[0]["rps_per_server_core"], 3
+        )
+    speedup = get("kernels", "speedup_vs_mabwiser_per_call", "thompson")
+    return [
+        row(
+            "1. Decide server CPU per call / empty", "<= 1.1", get("cpu_ratio"), lambda v: v <= 1.1
+        ),
+        row("1. Decide req/s / empty", ">= 0.9", get("decide_rps_ratio"), lambda v: v >= 0.9),
+        row("2. p99 at half saturation / empty", "<= 1.2", p99_ratio, lambda v: v <= 1.2),
+        row(
+            "3. req/s per server core, 2 workers / 1 worker (same core)",
+            ">= 0.9",
+            per_core_ratio,
+            lambda v: v >= 0.9,
+        ),
+        row(
+            "4. DecideBatch decisions per server core-second",
+            ">= 1,000,000",
+            get("batch_decisions_per_s"),
+            lambda v: v >= 1e6,
+        ),
+        row(
+            "5. reward events per server core-second",
+            ">= 100,000",
+            get("reward_events_per_s"),
+            lambda v: v >= 1e5,
+        ),
+        row(
+            "6. Thompson ns per decision in a batch (10 arms)",
+            "<= 1000",
+            get("kernel_ns_per_decision", "10_arms", "thompson"),
+            lambda v: v <= 1000,
+        ),
+        row("6. Thompson per call vs MABWiser predict()", ">= 15x", speedup, lambda v: v >= 15),
+        row(
+            "7. refresh CPU, 10k experiments (fraction of a core)",
+            "< 0.10",
+            get("refresh_cpu_fraction_10k_experiments"),
+            lambda v: v < 0.10,
+        ),
+        row("8. ready, warm numba cache (s)", "<= 3", get("ready_seconds_warm"), lambda v: v <= 3),
+    ]
+
+
+def target_lines(rows: object) -> list[str]:
+    if not isinstance(rows, list):
+        return []
+    verdict = {True: "met", False: "NOT met", None: "not measured"}
+    lines = ["## Targets", "", "| target | goal | this run | |", "|---|---|---:|---|"]
+    for r in rows:
+        lines.append(f"| {r['target']} | {r['goal']} | {r['measured']} | {verdict[r['met']]} |")
+    return [*lines, ""]
 
 
 def reward_lines(rewards: object) -> list[str]:
@@ -1026,6 +1111,7 @@ def run_bench(wanted_load: str, out_dir: Path) -> int:
                 "duration_s": round(time.monotonic() - began, 1),
             },
         )
+    summary["targets"] = targets(summary)
     out_dir.mkdir(parents=True, exist_ok=True)
     table = markdown(summary)
     (out_dir / "bench.json").write_text(json.dumps(summary, indent=2) + "\n")
