@@ -180,7 +180,7 @@ class Autopilot:
 
     def run_once(self) -> int:
         """Judges every experiment once; returns the number of actions applied."""
-        snapshots = [s for s in self._engine.snapshots() if s.experiment.needs_autopilot]
+        snapshots = self._engine.autopilot_snapshots()
         if not snapshots:
             self.runs += 1
             return 0

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -62,22 +63,19 @@ ShadowDecisions = list[tuple[int, str]]
 class ExperimentState:
     """Per experiment: the current snapshot and the decisions not yet flushed."""
 
-    __slots__ = ("inflight", "lock", "pending", "segment_pending", "seq", "snapshot")
+    __slots__ = ("dirty", "inflight", "lock", "pending", "segment_pending", "seq", "snapshot")
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self.lock = threading.Lock()
         self.pending = [0] * MAX_ARMS
+        # Whether pending holds counts and the experiment is queued for the next flush.
+        self.dirty = False
         # Segment value -> decisions per arm not yet flushed.
         self.segment_pending: dict[str, list[int]] = {}
         self.seq = 0
         # A flush sent but not confirmed; resent with the same seq until Redis confirms it.
         self.inflight: PullFlush | None = None
-
-
-# How far a refresh looks back in the changes feed beyond its last read, for clock skew
-# between replicas (notices carry the writer's clock).
-CLOCK_SKEW_MS = 2000
 
 
 def now_ms() -> int:
@@ -105,7 +103,15 @@ class Engine:
         self._next_full_refresh = 0.0
         # Experiments with reward timing: rebuilt at every refresh, changed or not.
         self._timed: set[str] = set()
-        self._changes_seen_ms = 0
+        # Experiments the autopilot judges (guardrails, ramps, auto-promotion).
+        self._autopiloted: set[str] = set()
+        # Experiments queued for the next flush by their first count since the last one,
+        # and those whose last flush Redis has not confirmed (resent as they were).
+        self._dirty: deque[str] = deque()
+        self._unconfirmed: set[str] = set()
+        self._flush_lock = threading.Lock()
+        # The last change number read from the store's changes feed (None: none yet).
+        self._changes_seen: int | None = None
         self.refreshes = 0
         self.flushes = 0
 
@@ -200,7 +206,7 @@ class Engine:
         if state is None:
             self._states[experiment.name] = ExperimentState(snapshot)
             self._missing.pop(experiment.name, None)
-            self._track_timing(experiment)
+            self._track(experiment)
         else:
             self._install(state, snapshot)
 
@@ -213,13 +219,20 @@ class Engine:
         with state.lock:
             if snapshot.experiment.epoch >= state.snapshot.experiment.epoch:
                 state.snapshot = snapshot
-        self._track_timing(snapshot.experiment)
+            installed = state.snapshot.experiment
+        self._track(installed)
 
-    def _track_timing(self, experiment: Experiment) -> None:
-        if experiment.timing.bucketed:
-            self._timed.add(experiment.name)
-        else:
-            self._timed.discard(experiment.name)
+    def _track(self, experiment: Experiment) -> None:
+        """Keeps the sets of experiments that need more than their changes: those with
+        reward timing (rebuilt every refresh) and those the autopilot judges."""
+        for tracked, wanted in (
+            (self._timed, experiment.timing.bucketed),
+            (self._autopiloted, experiment.needs_autopilot),
+        ):
+            if wanted:
+                tracked.add(experiment.name)
+            else:
+                tracked.discard(experiment.name)
 
     def decision_stats(self, experiment: Experiment, totals: ArmStats) -> ArmStats:
         """The statistics the policy decides from: matured decisions in the window when the
@@ -246,19 +259,18 @@ class Engine:
         Experiments with reward timing are rebuilt every time: decisions mature and leave
         the window as time passes, even when no new data arrives.
         """
-        started_ms = now_ms()
         if full is None:
             full = time.monotonic() >= self._next_full_refresh
+        # Read first, also before a full refresh: whatever changes after this read is
+        # numbered later, so the next refresh sees it.
+        changed, self._changes_seen = self._store.changed_since(self._changes_seen)
         if full:
             self._next_full_refresh = time.monotonic() + self._settings.full_refresh_s
             names = list(self._states)
         else:
-            # Notices are stamped by other replicas' clocks: look back a little further.
-            changed = self._store.changed_since(self._changes_seen_ms - CLOCK_SKEW_MS)
             names = [name for name in changed if name in self._states]
             seen = set(names)
             names += [name for name in list(self._timed) if name not in seen]
-        self._changes_seen_ms = started_ms
         timed: list[tuple[ExperimentState, RawStats]] = []
         segmented: list[tuple[ExperimentState, RawStats]] = []
         for name, (epoch, raw) in zip(names, self._store.read_epochs_and_stats(names), strict=True):
@@ -309,9 +321,15 @@ class Engine:
             self.apply(experiment)
             return self._states[name]
 
-    def snapshots(self) -> list[Snapshot]:
-        """The current snapshot of every experiment this replica has loaded."""
-        return [state.snapshot for state in list(self._states.values())]
+    def autopilot_snapshots(self) -> list[Snapshot]:
+        """The current snapshots of the experiments with automatic actions (guardrails,
+        ramps, auto-promotion), without visiting the others."""
+        states = [self._states.get(name) for name in list(self._autopiloted)]
+        return [
+            state.snapshot
+            for state in states
+            if state is not None and state.snapshot.experiment.needs_autopilot
+        ]
 
     def experiment(self, name: str) -> Experiment:
         return self.state(name).snapshot.experiment
@@ -339,6 +357,9 @@ class Engine:
 
     def _count(self, state: ExperimentState, per_arm: Mapping[int, int], segment: str) -> None:
         with state.lock:
+            if not state.dirty:
+                state.dirty = True
+                self._dirty.append(state.snapshot.experiment.name)
             pending = state.pending
             for index, n in per_arm.items():
                 pending[index] += n
@@ -418,38 +439,58 @@ class Engine:
 
     # --- flushing --------------------------------------------------------------------
     def flush(self) -> None:
-        """Writes unflushed decision counts of every experiment in one pipeline."""
-        batch: list[tuple[ExperimentState, PullFlush]] = []
-        for name, state in list(self._states.items()):
-            if state.inflight is None:
-                with state.lock:
-                    counts = state.pending
-                    if not any(counts):
+        """Writes the unflushed decision counts of every experiment in one pipeline.
+
+        Only experiments with counts are visited (queued by their first count since the
+        last flush), so a flush costs what was decided, not how many experiments exist.
+        """
+        with self._flush_lock:
+            names = set(self._unconfirmed)
+            while self._dirty:
+                names.add(self._dirty.popleft())
+            batch: list[tuple[ExperimentState, PullFlush]] = []
+            for name in names:
+                state = self._states.get(name)
+                if state is None:
+                    continue
+                if state.inflight is None:
+                    state.inflight = self._take_counts(state)
+                    if state.inflight is None:
                         continue
-                    state.pending = [0] * MAX_ARMS
-                    segment_counts = state.segment_pending
-                    state.segment_pending = {}
-                experiment = state.snapshot.experiment
-                arms = experiment.arm_names
-                state.seq += 1
-                state.inflight = PullFlush(
-                    name,
-                    state.seq,
-                    {arms[i]: n for i, n in enumerate(counts) if n},
-                    time_bucket(experiment.timing, now_ms()),
-                    {
-                        value: {arms[i]: n for i, n in enumerate(seg_counts) if n}
-                        for value, seg_counts in segment_counts.items()
-                    },
-                    experiment.segmentation.max_values,
-                )
-            batch.append((state, state.inflight))
-        if not batch:
-            return
-        self._store.flush_pulls(self.replica_id, [flush for _, flush in batch])
-        for state, _ in batch:
-            state.inflight = None
-        self.flushes += 1
+                batch.append((state, state.inflight))
+            self._unconfirmed = {state.snapshot.experiment.name for state, _ in batch}
+            if not batch:
+                return
+            self._store.flush_pulls(self.replica_id, [flush for _, flush in batch])
+            for state, _ in batch:
+                state.inflight = None
+            self._unconfirmed = set()
+            self.flushes += 1
+
+    def _take_counts(self, state: ExperimentState) -> PullFlush | None:
+        """The state's pending counts as the next flush (None if there are none)."""
+        with state.lock:
+            state.dirty = False
+            counts = state.pending
+            if not any(counts):
+                return None
+            state.pending = [0] * MAX_ARMS
+            segment_counts = state.segment_pending
+            state.segment_pending = {}
+        experiment = state.snapshot.experiment
+        arms = experiment.arm_names
+        state.seq += 1
+        return PullFlush(
+            experiment.name,
+            state.seq,
+            {arms[i]: n for i, n in enumerate(counts) if n},
+            time_bucket(experiment.timing, now_ms()),
+            {
+                value: {arms[i]: n for i, n in enumerate(seg_counts) if n}
+                for value, seg_counts in segment_counts.items()
+            },
+            experiment.segmentation.max_values,
+        )
 
     def unflushed(self) -> int:
         """Decisions counted here and not yet confirmed by Redis."""

@@ -122,7 +122,10 @@ class BanditServer:
         server.start()
         self._server, self._health = server, health_servicer
 
-        warm_s = policies.warm_up()
+        warming = time.monotonic()
+        policies.warm_up()
+        signer.warm_up()
+        warm_s = time.monotonic() - warming
         engine.start()
         self.autopilot.start()
         for name in ("", *SERVICE_NAMES):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import secrets
 import struct
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -36,8 +35,10 @@ class Keys:
         self.prefix = prefix
         self.experiments = f"{prefix}:experiments"
         self.secret = f"{prefix}:decision-secret"
-        # Experiment names scored by when their statistics or config last changed (ms).
-        self.changes = f"{prefix}:changes"
+        # Experiment names scored by the sequence number of their last change (of
+        # statistics or config), and the sequence; one hash tag keeps both in one slot.
+        self.changes = f"{{{prefix}:changes}}:feed"
+        self.changes_seq = f"{{{prefix}:changes}}:seq"
 
     def config(self, experiment: str) -> str:
         return f"{self.prefix}:{{{experiment}}}:config"
@@ -134,8 +135,9 @@ OBSERVATION_CONFLICT = 4
 
 RawStats = dict[bytes, bytes]
 
-# How long change notices are kept: far longer than any refresh interval or clock skew.
-CHANGES_KEPT_MS = 10 * 60 * 1000
+# The changes feed keeps the most recently changed experiments up to this many; a replica
+# that fell further behind than that does a full refresh (as it does every full_refresh_s).
+CHANGES_KEPT = 100_000
 
 
 class StateStore(Protocol):
@@ -151,7 +153,7 @@ class StateStore(Protocol):
     def save_experiment(self, experiment: Experiment, entry: HistoryEntry) -> Experiment: ...
     def read_history(self, name: str, limit: int) -> list[HistoryEntry]: ...
     def read_observations(self, names: Sequence[str]) -> list[RawStats]: ...
-    def changed_since(self, since_ms: int) -> list[str]: ...
+    def changed_since(self, seen: int | None) -> tuple[list[str], int]: ...
     def read_segment_stats(self, names: Sequence[str]) -> list[dict[str, RawStats]]: ...
     def read_segment_observations(
         self, name: str, segments: Sequence[str]
@@ -204,6 +206,7 @@ class RedisStateStore:
         self._flush = _load_script(client, "flush_pulls")
         self._rewards = _load_script(client, "record_rewards")
         self._import = _load_script(client, "import_outcomes")
+        self._note = _load_script(client, "note_changes")
 
     @classmethod
     def from_url(cls, url: str, key_prefix: str) -> RedisStateStore:
@@ -225,27 +228,34 @@ class RedisStateStore:
         self._call("ping", self._redis.ping)
 
     def _note_changed(self, pipe: Any, names: Iterable[str]) -> None:
-        """Adds 'these experiments changed now' to pipe, for replicas' refreshes.
+        """Adds 'these experiments changed' to pipe, for replicas' refreshes.
 
         A separate command after the write (not inside its script): the changes feed is a
         global key, outside the experiments' cluster slots. A notice lost in a crash between
         the two is caught by the replicas' periodic full refresh.
         """
-        at = time.time_ns() // 1_000_000
-        pipe.zadd(self.keys.changes, dict.fromkeys(names, at))
+        self._note(keys=[self.keys.changes, self.keys.changes_seq], args=list(names), client=pipe)
 
-    def _notify(self, names: Iterable[str]) -> None:
+    def note_changed(self, names: Iterable[str]) -> None:
+        """Tells every replica's next refresh to reload these experiments."""
         pipe = self._redis.pipeline(transaction=False)
         self._note_changed(pipe, names)
         self._call("note a change", pipe.execute)
 
-    def changed_since(self, since_ms: int) -> list[str]:
-        """Names of the experiments changed at or after since_ms; trims old notices."""
+    def changed_since(self, seen: int | None) -> tuple[list[str], int]:
+        """Names of the experiments changed after change number `seen`, and the last change
+        number, to pass next time (seen None: only the number, for a start from scratch).
+        Trims the feed to CHANGES_KEPT."""
         pipe = self._redis.pipeline(transaction=False)
-        pipe.zrangebyscore(self.keys.changes, since_ms, "+inf")
-        pipe.zremrangebyscore(self.keys.changes, "-inf", since_ms - CHANGES_KEPT_MS)
-        names, _ = self._call("read the changes feed", pipe.execute)
-        return [name.decode() for name in names]
+        # The number is read before the names: a change numbered after it is either among
+        # the names too or read next time, never skipped.
+        pipe.get(self.keys.changes_seq)
+        if seen is not None:
+            pipe.zrangebyscore(self.keys.changes, f"({seen}", "+inf")
+            pipe.zremrangebyrank(self.keys.changes, 0, -CHANGES_KEPT - 1)
+        replies = self._call("read the changes feed", pipe.execute)
+        names = [name.decode() for name in replies[1]] if seen is not None else []
+        return names, int(replies[0] or 0)
 
     def close(self) -> None:
         self._redis.close()
@@ -271,7 +281,7 @@ class RedisStateStore:
         )
         if not created:
             raise AlreadyExistsError(f"experiment '{experiment.name}' already exists")
-        self._notify([experiment.name])
+        self.note_changed([experiment.name])
         return Experiment.from_json(experiment.to_json(), epoch=1)
 
     def get_experiment(self, name: str) -> Experiment | None:
@@ -305,7 +315,7 @@ class RedisStateStore:
                 f"experiment '{experiment.name}' changed concurrently (epoch {experiment.epoch} "
                 "is no longer current); retry"
             )
-        self._notify([experiment.name])
+        self.note_changed([experiment.name])
         return Experiment.from_json(experiment.to_json(), epoch=result)
 
     def read_history(self, name: str, limit: int) -> list[HistoryEntry]:
@@ -500,7 +510,7 @@ class RedisStateStore:
             [self.keys.stats(experiment), self.keys.imports(experiment)],
             [import_id, arm, pulls, rewards, repr(reward_sum), repr(reward_sum_squares)],
         )
-        self._notify([experiment])
+        self.note_changed([experiment])
         return bool(applied)
 
 

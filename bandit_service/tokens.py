@@ -126,6 +126,11 @@ class DecisionSigner:
     ) -> str:
         return self.sign_many(experiment, [arm_index], epoch, now_ms, segment)[0]
 
+    def warm_up(self) -> None:
+        """Compiles (or loads from numba's cache) the kernels, before the first decision."""
+        for segment in (b"", b"warm-up"):
+            self.verify_many(self.sign_many(b"warm-up", [0, 1], 1, 0, segment), 0)
+
     def verify(self, decision_id: str, now_ms: int) -> DecisionToken:
         """Returns the decoded token or raises why it cannot be rewarded."""
         (result,) = self.verify_many([decision_id], now_ms)

@@ -1,5 +1,6 @@
 """Policies by name, as experiments configure them."""
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -19,12 +20,18 @@ POLICIES: Mapping[str, Callable[..., Policy]] = MappingProxyType(
 )
 
 
+@functools.cache
+def _parameters(factory: Callable[..., Policy]) -> list[str]:
+    # Cached: a replica builds a policy for every snapshot it rebuilds.
+    return list(inspect.signature(factory).parameters)
+
+
 def make_policy(name: str, **params: object) -> Policy:
     """The policy called name, built from params; ValueError names whatever is wrong."""
     factory = POLICIES.get(name)
     if factory is None:
         raise ValueError(f"unknown policy {name!r} (policies: {', '.join(sorted(POLICIES))})")
-    accepted = list(inspect.signature(factory).parameters)
+    accepted = _parameters(factory)
     for param in params:
         if param not in accepted:
             raise ValueError(

@@ -195,6 +195,23 @@ def test_experiment_config_compare_and_set(redis_url: str, key_prefix: str) -> N
     store.close()
 
 
+def test_the_changes_feed_names_exactly_what_changed_since_a_number(
+    redis_url: str, key_prefix: str
+) -> None:
+    store = RedisStateStore.from_url(redis_url, key_prefix)
+    assert store.changed_since(None) == ([], 0)  # nothing yet: a fresh start reads from 0
+    store.note_changed(["a", "b"])
+    names, first = store.changed_since(0)
+    assert sorted(names) == ["a", "b"] and first == 1
+    store.note_changed(["b"])
+    store.note_changed(["c"])
+    names, last = store.changed_since(first)
+    assert sorted(names) == ["b", "c"] and last == 3
+    assert store.changed_since(last) == ([], 3)
+    assert store.changed_since(None) == ([], 3)
+    store.close()
+
+
 def test_store_reports_an_unreachable_redis_clearly() -> None:
     from bandit_service.embedded_redis import free_port
 
