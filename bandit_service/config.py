@@ -101,7 +101,8 @@ class Settings(BaseSettings):
         4096,
         ge=256,
         le=1_000_000,
-        description="Monte Carlo draws behind Thompson sampling's traffic shares and propensities.",
+        description="Resolution of the floor on Thompson sampling's traffic shares: a live arm "
+        "keeps at least 0.5 / (share_draws + 0.5 * live arms) of the traffic.",
     )
     status_draws: int = Field(
         20_000, ge=1000, le=1_000_000, description="Monte Carlo draws behind P(best) in status."

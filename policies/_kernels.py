@@ -146,9 +146,10 @@ def _win_fractions(wins: NDArray[np.float64], n_draws: int, out: NDArray[np.floa
         out[i] = wins[i] * scale
 
 
-# The Monte Carlo kernels run for milliseconds at snapshot or status time; releasing the GIL
-# lets serving threads keep deciding meanwhile. The per-decision kernels keep it: for a call
-# of about a microsecond, dropping and retaking the GIL would cost more than it frees.
+# The Monte Carlo kernels run for milliseconds at status time (Thompson shares at snapshot
+# time are integrated instead: _prob_best); releasing the GIL lets serving threads keep
+# deciding meanwhile. The per-decision kernels keep it: for a call of about a microsecond,
+# dropping and retaking the GIL would cost more than it frees.
 @njit(cache=True, nogil=True)
 def beta_prob_best(
     alpha: NDArray[np.float64],

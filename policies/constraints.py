@@ -33,7 +33,7 @@ def constrain_shares(
 def constrained_allocation(allocation: Allocation, floor: ArrayLike, cap: ArrayLike) -> Allocation:
     """A MODE_CATEGORICAL allocation serving constrain_shares(allocation.shares, ...).
 
-    Valid for a MODE_THOMPSON allocation too: its shares are the Monte Carlo P(best), which is
+    Valid for a MODE_THOMPSON allocation too: its shares are the integrated P(best), which is
     the probability that Thompson sampling serves each arm under the current posteriors, so
     drawing from the constrained shares is Thompson sampling with floors and caps.
     """

@@ -10,7 +10,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from policies import _kernels
+from policies import _kernels, _prob_best
 from policies._checks import (
     MAX_DRAWS,
     arm_statistics,
@@ -80,10 +80,11 @@ def gaussian_posteriors(
 class GaussianThompson:
     """Normal posterior of each arm's mean reward (see gaussian_posteriors); MODE_CATEGORICAL.
 
-    Decisions draw from shares, which are P(arm's posterior draw is the largest) estimated
-    with share_draws Monte Carlo draws, smoothed as ThompsonSampling smooths them:
+    Decisions draw from shares, which are P(arm's posterior draw is the largest), integrated
+    numerically like ThompsonSampling's and smoothed the same way (share_draws sets the
+    resolution of the floor):
 
-        shares[i] = (wins[i] + 0.5) / (share_draws + 0.5 * k)
+        shares[i] = (p[i] * share_draws + 0.5) / (share_draws + 0.5 * k)
 
     so serving from shares is Thompson sampling, and the logged propensity is never 0.
     """
@@ -122,9 +123,9 @@ class GaussianThompson:
         Bernoulli-like variance); weights is ignored."""
         trials, successes, live = arm_statistics(trials, successes, live)
         means, sds = _posteriors(trials, successes, sum_squares, self.prior_mean, self.prior_sd)
-        win_fraction = np.empty(trials.shape[0])
-        _kernels.normal_prob_best(means, sds, live, self.share_draws, win_fraction)
+        prob_best = np.empty(trials.shape[0])
+        _prob_best.normal_prob_best(means, sds, live, prob_best)
         k = np.count_nonzero(live)
-        smoothed = (win_fraction * self.share_draws + 0.5) / (self.share_draws + 0.5 * k)
+        smoothed = (prob_best * self.share_draws + 0.5) / (self.share_draws + 0.5 * k)
         shares = np.where(live, smoothed, 0.0)
         return build_allocation(MODE_CATEGORICAL, live, shares)

@@ -2,13 +2,14 @@
 
 import itertools
 import math
+from collections.abc import Callable
 
 import naive
 import numpy as np
 import pytest
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
-from policies import _kernels
+from policies import _kernels, _prob_best
 
 Arms = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]
 
@@ -218,3 +219,247 @@ def test_categorical_index_matches_linear_scan(shares: list[float]) -> None:
 def test_categorical_index_with_no_positive_share_is_minus_one() -> None:
     assert _kernels.categorical_index(np.zeros(3), 0.5) == -1
     assert _kernels.categorical_index(np.zeros(0), 0.5) == -1
+
+
+# ---------------------------------------------------------------------------------------------
+# P(best) by numerical integration (Thompson shares) against a 400,000-draw Monte Carlo estimate
+# and, where they apply, the grid-integration twins in naive.py
+
+MC_DRAWS = 400_000
+# The Monte Carlo estimate's standard error is at most 0.0008 (at p = 0.5), so 0.003 is about
+# four of them with a fixed seed; swapping two arms or dropping one moves every case below by
+# far more than that.
+MC_TOLERANCE = 0.003
+
+
+def beta_prob_best(alpha: ArrayLike, beta: ArrayLike, live: ArrayLike) -> NDArray[np.float64]:
+    out = np.full(len(np.asarray(alpha)), np.nan)
+    _prob_best.beta_prob_best(
+        np.asarray(alpha, dtype=float), np.asarray(beta, dtype=float), np.asarray(live), out
+    )
+    return out
+
+
+def normal_prob_best(means: ArrayLike, sds: ArrayLike, live: ArrayLike) -> NDArray[np.float64]:
+    out = np.full(len(np.asarray(means)), np.nan)
+    _prob_best.normal_prob_best(
+        np.asarray(means, dtype=float), np.asarray(sds, dtype=float), np.asarray(live), out
+    )
+    return out
+
+
+def winning_fractions(
+    draws: NDArray[np.float64], live: NDArray[np.bool_], largest: bool = True
+) -> NDArray[np.float64]:
+    """Per arm, the fraction of columns where its (live) draw is the largest (or smallest)."""
+    rows = np.flatnonzero(live)
+    pick = np.argmax if largest else np.argmin
+    wins = np.bincount(pick(draws[rows], axis=0), minlength=rows.size)
+    out = np.zeros(len(live))
+    out[rows] = wins / draws.shape[1]
+    return out
+
+
+def beta_monte_carlo(alpha: ArrayLike, beta: ArrayLike, live: ArrayLike) -> NDArray[np.float64]:
+    # Draws of 1 - theta ~ Beta(beta, alpha), and the smallest wins: draws of theta itself from
+    # a posterior crowding 1 would round to exactly 1.0 and tie.
+    rng = np.random.default_rng(2024)
+    alpha, beta = np.asarray(alpha, dtype=float), np.asarray(beta, dtype=float)
+    draws = np.stack([rng.beta(b, a, MC_DRAWS) for a, b in zip(alpha, beta, strict=True)])
+    return winning_fractions(draws, np.asarray(live), largest=False)
+
+
+def normal_monte_carlo(means: ArrayLike, sds: ArrayLike, live: ArrayLike) -> NDArray[np.float64]:
+    rng = np.random.default_rng(2025)
+    means, sds = np.asarray(means, dtype=float), np.asarray(sds, dtype=float)
+    draws = means[:, None] + sds[:, None] * rng.standard_normal((len(means), MC_DRAWS))
+    return winning_fractions(draws, np.asarray(live))
+
+
+def contest(trials: list[float], rates: list[float], prior: float = 1.0) -> tuple[list[float], ...]:
+    """Beta posteriors (and all arms live) for arms with these trials and success rates."""
+    successes = np.round(np.array(trials) * np.array(rates))
+    alpha = prior + successes
+    beta = prior + np.array(trials) - successes
+    return list(alpha), list(beta), [True] * len(trials)
+
+
+BETA_CASES = {
+    "2 arms, small counts": ([2.0, 4.0], [3.0, 2.0], [True, True]),
+    "10 arms, small counts": (
+        [1.0, 2.0, 3.0, 5.0, 1.0, 4.0, 2.0, 3.0, 5.0, 1.0],
+        [1.0, 3.0, 2.0, 4.0, 5.0, 1.0, 2.0, 5.0, 1.0, 2.0],
+        [True] * 10,
+    ),
+    "2 arms, 1e5 trials, 5.0% vs 5.1%": contest([1e5, 1e5], [0.050, 0.051]),
+    "10 arms, 1e5 to 1e7 trials, rates within 0.17 points": contest(
+        [1e5, 3e5, 1e6, 3e6, 1e7, 1e5, 1e6, 1e7, 2e6, 5e5],
+        [0.0510, 0.0505, 0.0502, 0.0500, 0.05005, 0.0512, 0.0503, 0.04995, 0.0501, 0.0508],
+    ),
+    "narrow posterior inside wide ones": contest([1e7, 200.0, 50.0], [0.5, 0.52, 0.45]),
+    "one dominant arm": ([900.0, 100.0, 120.0, 2.0], [100.0, 900.0, 880.0, 3.0], [True] * 4),
+    "identical arms": ([30.0, 30.0, 20.0, 30.0], [70.0, 70.0, 80.0, 70.0], [True] * 4),
+    "best arms not live": (
+        [500.0, 60.0, 50.0, 45.0, 70.0],
+        [500.0, 40.0, 50.0, 55.0, 30.0],
+        [False, True, True, True, False],
+    ),
+    # A small prior and no failures: some 8% of the mass lies within 1e-15 of 1, closer than
+    # doubles near 1 can tell apart unless measured from 1.
+    "prior 0.1, every trial a success": contest([2000.0, 20000.0, 500.0], [1.0, 1.0, 1.0], 0.1),
+    "prior 0.5, rates near 0": contest([1000.0, 5000.0, 300.0], [0.0, 0.0002, 0.0], 0.5),
+}
+
+
+@pytest.mark.parametrize(("alpha", "beta", "live"), BETA_CASES.values(), ids=BETA_CASES.keys())
+def test_beta_prob_best_matches_monte_carlo(
+    alpha: list[float], beta: list[float], live: list[bool]
+) -> None:
+    prob = beta_prob_best(alpha, beta, live)
+    np.testing.assert_allclose(prob, beta_monte_carlo(alpha, beta, live), atol=MC_TOLERANCE)
+    assert math.isclose(prob.sum(), 1.0, rel_tol=1e-12)
+    assert np.all(prob[~np.array(live)] == 0.0)
+
+
+@pytest.mark.parametrize(
+    "name", ["2 arms, small counts", "one dominant arm", "identical arms", "best arms not live"]
+)
+def test_beta_prob_best_matches_naive_grid_integration(name: str) -> None:
+    # The naive grid needs alpha, beta > 1 (no density infinite or cut off at 0 or 1).
+    alpha, beta, live = (np.array(values) for values in BETA_CASES[name])
+    expected = naive.beta_prob_best(alpha, beta, live)
+    np.testing.assert_allclose(beta_prob_best(alpha, beta, live), expected, atol=1e-6)
+
+
+def test_beta_prob_best_with_huge_counts_matches_the_normal_limit() -> None:
+    # 1e10 trials each, rates 1e-5 apart: past 1e9 successes the kernel itself goes normal,
+    # so this checks the switch; Beta skewness at these counts is below 1e-5.
+    alpha, beta = np.array([4.0001e9, 4e9]), np.array([5.9999e9, 6e9])
+    mean = alpha / (alpha + beta)
+    sd = np.sqrt(mean * (1 - mean) / (alpha + beta + 1))
+    expected = naive.normal_prob_first_beats_second(mean[0], sd[0], mean[1], sd[1])
+    prob = beta_prob_best(alpha, beta, [True, True])
+    assert abs(prob[0] - expected) < 1e-5 and math.isclose(prob.sum(), 1.0)
+
+
+NORMAL_CASES = {
+    "2 arms": ([1.0, 1.2], [0.1, 0.1], [True, True]),
+    "10 arms, tiny sds": (
+        0.5 + 1e-6 * np.array([0.0, 1.0, 2.0, 0.5, -1.0, 1.5, 2.5, 0.0, 3.0, 2.0]),
+        1e-6 * np.array([1.0, 0.5, 1.0, 2.0, 3.0, 0.3, 0.2, 0.1, 1.5, 1.0]),
+        [True] * 10,
+    ),
+    "large sds": ([0.0, 1.0, -3.0], [100.0, 50.0, 200.0], [True] * 3),
+    "narrow inside wide": ([0.5, 0.52, 0.45, 0.9], [1e-5, 0.1, 0.05, 0.01], [True] * 3 + [False]),
+    "identical arms": ([0.3, 0.3, 0.31], [0.02, 0.02, 0.01], [True] * 3),
+}
+
+
+@pytest.mark.parametrize(("means", "sds", "live"), NORMAL_CASES.values(), ids=NORMAL_CASES.keys())
+def test_normal_prob_best_matches_monte_carlo_and_grid_integration(
+    means: list[float], sds: list[float], live: list[bool]
+) -> None:
+    prob = normal_prob_best(means, sds, live)
+    np.testing.assert_allclose(prob, normal_monte_carlo(means, sds, live), atol=MC_TOLERANCE)
+    rows = np.flatnonzero(live)
+    expected, _ = naive.normal_best_and_loss(np.array(means)[rows], np.array(sds)[rows])
+    np.testing.assert_allclose(prob[rows], expected, atol=1e-6)
+    assert math.isclose(prob.sum(), 1.0, rel_tol=1e-12) and np.all(prob[~np.array(live)] == 0)
+
+
+def test_prob_best_of_one_live_arm_is_exactly_one_and_of_none_all_zero() -> None:
+    live = [False, True, False]
+    np.testing.assert_array_equal(beta_prob_best([9.0, 2.0, 5.0], [1.0, 8.0, 5.0], live), [0, 1, 0])
+    np.testing.assert_array_equal(
+        normal_prob_best([0.9, 0.2, 0.5], [0.1, 0.1, 0.1], live), [0, 1, 0]
+    )
+    np.testing.assert_array_equal(beta_prob_best([2.0, 3.0], [2.0, 3.0], [False, False]), [0, 0])
+    np.testing.assert_array_equal(normal_prob_best([0.1, 0.2], [1.0, 1.0], [False, False]), [0, 0])
+
+
+@pytest.mark.parametrize(
+    ("alpha", "beta"),
+    [
+        ([1.0] * 4, [1.0] * 4),  # untried arms, uniform posteriors
+        ([0.5] * 3, [0.5] * 3),  # Jeffreys prior, densities infinite at both ends
+        ([5001.0] * 7, [95001.0] * 7),
+        ([3e9] * 2, [7e9] * 2),
+    ],
+)
+def test_identical_beta_posteriors_share_exactly_evenly(
+    alpha: list[float], beta: list[float]
+) -> None:
+    prob = beta_prob_best(alpha, beta, [True] * len(alpha))
+    assert np.all(prob == prob[0]) and math.isclose(prob[0], 1 / len(alpha), rel_tol=1e-15)
+
+
+def test_identical_normal_posteriors_share_exactly_evenly_even_with_sd_zero() -> None:
+    prob = normal_prob_best([0.4, 0.7, 0.7, 0.7], [0.2, 0.0, 0.0, 0.0], [True] * 4)
+    assert prob[1] == prob[2] == prob[3] and math.isclose(prob.sum(), 1.0)
+    # The sd-0 arms beat the first one unless it draws above 0.7: Phi(-1.5) = 0.0668.
+    assert abs(prob[0] - 0.0668072) < 1e-6
+
+
+def test_an_arm_that_cannot_win_gets_exactly_zero() -> None:
+    prob = beta_prob_best([5.0, 5000.0, 5200.0], [995.0, 95000.0, 94800.0], [True] * 3)
+    assert prob[0] == 0.0 and prob[1] > 0.0
+    prob = normal_prob_best([0.1, 0.5, 0.51], [0.01, 0.01, 0.01], [True] * 3)
+    assert prob[0] == 0.0 and prob[1] > 0.0
+
+
+def test_prob_best_follows_the_arms_when_they_are_reordered() -> None:
+    alpha, beta, live = (np.array(values) for values in BETA_CASES["10 arms, small counts"])
+    prob = beta_prob_best(alpha, beta, live)
+    order = np.random.default_rng(4).permutation(len(alpha))
+    np.testing.assert_allclose(
+        beta_prob_best(alpha[order], beta[order], live), prob[order], atol=1e-12
+    )
+    means, sds, live = (np.array(values) for values in NORMAL_CASES["10 arms, tiny sds"])
+    prob = normal_prob_best(means, sds, live)
+    np.testing.assert_allclose(
+        normal_prob_best(means[order], sds[order], live), prob[order], atol=1e-12
+    )
+
+
+@pytest.mark.parametrize(("a", "b"), [(2.0, 5.0), (30.0, 70.0), (1.5, 3.0), (49.0, 400.0)])
+def test_beta_cdf_matches_naive_grid_integration(a: float, b: float) -> None:
+    x = np.linspace(0.0, 1.0, 41)
+    expected = np.interp(x, naive.GRID, naive.beta_cdf(a, b))
+    got = np.array([_prob_best.beta_cdf(a, b, value) for value in x])
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def arcsine_cdf(x: float) -> float:
+    """The Beta(0.5, 0.5) CDF, from whichever end x is nearer (asin is ill-conditioned at 1)."""
+    if x > 0.5:
+        return 1 - 2 / math.pi * math.asin(math.sqrt(1 - x))
+    return 2 / math.pi * math.asin(math.sqrt(x))
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "cdf"),
+    [
+        (1.0, 1.0, lambda x: x),
+        (3.0, 1.0, lambda x: x**3),
+        (0.3, 1.0, lambda x: x**0.3),
+        (1.0, 0.4, lambda x: -math.expm1(0.4 * math.log1p(-x)) if x < 1 else 1.0),
+        (0.5, 0.5, arcsine_cdf),
+    ],
+)
+def test_beta_cdf_matches_closed_forms(a: float, b: float, cdf: Callable[[float], float]) -> None:
+    for x in [0.0, 1e-300, 1e-12, 0.01, 0.3, 0.5, 0.77, 0.999, 1.0 - 1e-12, 1.0]:
+        assert abs(_prob_best.beta_cdf(a, b, x) - cdf(x)) < 1e-12, (x, cdf(x))
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [(2.0, 3.0), (0.5, 1e3), (40.0, 1e5), (3.0, 2e6), (1e6, 1e6), (7.5, 1e9)]
+)
+def test_log_beta_function_matches_lgamma_and_stays_exact_for_one_huge_parameter(
+    a: float, b: float
+) -> None:
+    expected = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+    # lgamma differences of huge arguments keep only about 1e-16 of the arguments' size.
+    tolerance = 1e-12 + 1e-15 * (a + b) * math.log(a + b)
+    assert abs(_prob_best.log_beta_function(a, b) - expected) < tolerance
+    # B(1, b) = 1 / b exactly, even where the lgamma differences would lose 2e-3.
+    assert math.isclose(_prob_best.log_beta_function(1.0, 1e12), -math.log(1e12), rel_tol=1e-15)
