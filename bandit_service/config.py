@@ -73,6 +73,14 @@ class Settings(BaseSettings):
         description="How often a replica reloads every experiment it serves, changed or not "
         "(between, it reloads only those the changes feed names).",
     )
+    min_rebuild_interval_ms: int = Field(
+        250,
+        ge=0,
+        le=60_000,
+        description="A replica rebuilds an experiment's snapshot from new statistics at most "
+        "this often (config changes apply at the next refresh regardless); bounds the "
+        "refresh's CPU when many experiments change all the time.",
+    )
     flush_interval_ms: int = Field(
         100,
         ge=5,

@@ -9,6 +9,7 @@ the sum of what every replica decided: nothing lost, nothing counted twice.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -63,7 +64,16 @@ ShadowDecisions = list[tuple[int, str]]
 class ExperimentState:
     """Per experiment: the current snapshot and the decisions not yet flushed."""
 
-    __slots__ = ("dirty", "inflight", "lock", "pending", "segment_pending", "seq", "snapshot")
+    __slots__ = (
+        "dirty",
+        "inflight",
+        "lock",
+        "pending",
+        "rebuilt_at",
+        "segment_pending",
+        "seq",
+        "snapshot",
+    )
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
@@ -71,11 +81,19 @@ class ExperimentState:
         self.pending = [0] * MAX_ARMS
         # Whether pending holds counts and the experiment is queued for the next flush.
         self.dirty = False
+        # When (time.monotonic) the snapshot was last built.
+        self.rebuilt_at = time.monotonic()
         # Segment value -> decisions per arm not yet flushed.
         self.segment_pending: dict[str, list[int]] = {}
         self.seq = 0
         # A flush sent but not confirmed; resent with the same seq until Redis confirms it.
         self.inflight: PullFlush | None = None
+
+
+@functools.lru_cache(maxsize=65_536)
+def _arm_salts(arm_names: tuple[str, ...]) -> NDArray[np.uint64]:
+    # Cached (read-only arrays): every rebuild of a snapshot needs them, arms rarely change.
+    return policies.arm_salts(arm_names)
 
 
 def now_ms() -> int:
@@ -103,6 +121,9 @@ class Engine:
         self._next_full_refresh = 0.0
         # Experiments with reward timing: rebuilt at every refresh, changed or not.
         self._timed: set[str] = set()
+        # Experiments whose statistics changed while their snapshot was too fresh to rebuild.
+        self._deferred: set[str] = set()
+        self._min_rebuild_s = settings.min_rebuild_interval_ms / 1000
         # Experiments the autopilot judges (guardrails, ramps, auto-promotion).
         self._autopiloted: set[str] = set()
         # Experiments queued for the next flush by their first count since the last one,
@@ -191,7 +212,7 @@ class Engine:
             raw,
             stats,
             experiment.shadow_indices,
-            policies.arm_salts(experiment.arm_names),
+            _arm_salts(tuple(experiment.arm_names)),
             frozenset(segment_stats or ()),
             segment_stats or {},
             segment_allocations,
@@ -219,6 +240,7 @@ class Engine:
         with state.lock:
             if snapshot.experiment.epoch >= state.snapshot.experiment.epoch:
                 state.snapshot = snapshot
+                state.rebuilt_at = time.monotonic()
             installed = state.snapshot.experiment
         self._track(installed)
 
@@ -259,21 +281,27 @@ class Engine:
         Experiments with reward timing are rebuilt every time: decisions mature and leave
         the window as time passes, even when no new data arrives.
         """
+        now = time.monotonic()
         if full is None:
-            full = time.monotonic() >= self._next_full_refresh
+            full = now >= self._next_full_refresh
         # Read first, also before a full refresh: whatever changes after this read is
         # numbered later, so the next refresh sees it.
         changed, self._changes_seen = self._store.changed_since(self._changes_seen)
         if full:
-            self._next_full_refresh = time.monotonic() + self._settings.full_refresh_s
+            self._next_full_refresh = now + self._settings.full_refresh_s
             names = list(self._states)
+            self._deferred.clear()
         else:
-            names = [name for name in changed if name in self._states]
-            seen = set(names)
-            names += [name for name in list(self._timed) if name not in seen]
+            names = list(dict.fromkeys([*changed, *self._deferred, *self._timed]))
+            names = [name for name in names if name in self._states]
+        # Statistics of a snapshot built less than min_rebuild_interval_ms ago wait (its
+        # config epoch is read regardless: config changes apply at once).
+        fresh_after = now - self._min_rebuild_s
+        with_stats = [full or self._states[name].rebuilt_at <= fresh_after for name in names]
+        read = self._store.read_epochs_and_stats(names, with_stats)
         timed: list[tuple[ExperimentState, RawStats]] = []
         segmented: list[tuple[ExperimentState, RawStats]] = []
-        for name, (epoch, raw) in zip(names, self._store.read_epochs_and_stats(names), strict=True):
+        for name, (epoch, raw) in zip(names, read, strict=True):
             if epoch == 0:
                 continue
             state = self._states.get(name)
@@ -281,7 +309,13 @@ class Engine:
                 experiment = self._store.get_experiment(name)
                 if experiment is not None:
                     self.apply(experiment, raw)
-            elif state.snapshot.experiment.timing.bucketed:
+                self._deferred.discard(name)
+                continue
+            if raw is None:
+                self._deferred.add(name)
+                continue
+            self._deferred.discard(name)
+            if state.snapshot.experiment.timing.bucketed:
                 timed.append((state, raw))
             elif state.snapshot.experiment.segmentation.enabled:
                 segmented.append((state, raw))

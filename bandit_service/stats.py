@@ -10,6 +10,7 @@ the reward wait) and, with a window, only the recent ones.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ import policies
 from . import guardrails
 from .domain import ArmState, Experiment, PolicyName, RewardTiming, RewardType, Rollback
 from .guardrails import ArmObservations, Check
-from .store import RawStats, TimeBucket, parse_stats
+from .store import STAT_FIELDS, RawStats, TimeBucket
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -41,12 +42,25 @@ class ArmStats:
 
     @classmethod
     def from_raw(cls, experiment: Experiment, raw: RawStats) -> ArmStats:
-        rows = parse_stats(raw, experiment.arm_names)
-        columns = {
-            stat: np.array([rows[arm][stat] for arm in experiment.arm_names], dtype=np.float64)
-            for stat in ("pulls", "rewards", "sum", "sumsq")
-        }
-        return cls(columns["pulls"], columns["rewards"], columns["sum"], columns["sumsq"])
+        slots = _stat_slots(tuple(experiment.arm_names))
+        table = np.zeros((len(STAT_FIELDS), len(experiment.arms)))
+        for key, value in raw.items():
+            slot = slots.get(key)
+            if slot is not None:
+                table[slot] = float(value)
+        pulls, rewards, sums, sumsq = table
+        return cls(pulls, rewards, sums, sumsq)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _stat_slots(arm_names: tuple[str, ...]) -> dict[bytes, tuple[int, int]]:
+    """Stats hash field -> (statistic, arm) position, per set of arms: parsing a snapshot's
+    hash is one dict lookup a field (a replica parses one for every change it reloads)."""
+    return {
+        f"{arm}:{stat}".encode(): (row, column)
+        for column, arm in enumerate(arm_names)
+        for row, stat in enumerate(STAT_FIELDS)
+    }
 
 
 def live_mask(experiment: Experiment) -> BoolArray:

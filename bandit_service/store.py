@@ -159,7 +159,9 @@ class StateStore(Protocol):
         self, name: str, segments: Sequence[str]
     ) -> dict[str, RawStats]: ...
     def list_experiment_names(self) -> list[str]: ...
-    def read_epochs_and_stats(self, names: Sequence[str]) -> list[tuple[int, RawStats]]: ...
+    def read_epochs_and_stats(
+        self, names: Sequence[str], with_stats: Sequence[bool] | None = None
+    ) -> list[tuple[int, RawStats | None]]: ...
     def read_stats(self, name: str) -> RawStats: ...
     def flush_pulls(self, replica: str, flushes: Sequence[PullFlush]) -> None: ...
     def record_rewards(
@@ -359,14 +361,19 @@ class RedisStateStore:
         names = self._call("list experiments", self._redis.smembers, self.keys.experiments)
         return sorted(name.decode() for name in names)
 
-    def read_epochs_and_stats(self, names: Sequence[str]) -> list[tuple[int, RawStats]]:
-        """One round trip: the config epoch (0 if missing) and raw stats of each experiment."""
+    def read_epochs_and_stats(
+        self, names: Sequence[str], with_stats: Sequence[bool] | None = None
+    ) -> list[tuple[int, RawStats | None]]:
+        """One round trip: the config epoch (0 if missing) of each experiment, and its raw
+        stats unless with_stats says no for it (then None)."""
+        wanted = [True] * len(names) if with_stats is None else with_stats
         pipe = self._redis.pipeline(transaction=False)
-        for name in names:
+        for name, stats in zip(names, wanted, strict=True):
             pipe.hget(self.keys.config(name), "epoch")
-            pipe.hgetall(self.keys.stats(name))
-        replies = self._call("read statistics", pipe.execute)
-        return [(int(replies[i] or 0), replies[i + 1]) for i in range(0, len(replies), 2)]
+            if stats:
+                pipe.hgetall(self.keys.stats(name))
+        replies = iter(self._call("read statistics", pipe.execute))
+        return [(int(next(replies) or 0), next(replies) if stats else None) for stats in wanted]
 
     def read_stats(self, name: str) -> RawStats:
         stats: RawStats = self._call("read statistics", self._redis.hgetall, self.keys.stats(name))

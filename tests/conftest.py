@@ -80,6 +80,9 @@ def make_settings(redis_url: str, key_prefix: str) -> Callable[..., Settings]:
             "admin_token": ADMIN_TOKEN,
             "refresh_interval_ms": 50,
             "flush_interval_ms": 50,
+            # Tests expect new statistics in the snapshot after one refresh; the deferral of
+            # rebuilds has its own test (test_replicas.py).
+            "min_rebuild_interval_ms": 0,
             "max_workers": 16,
             "shutdown_grace_s": 1.0,
         }

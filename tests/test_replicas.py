@@ -155,3 +155,25 @@ def test_thompson_sampling_moves_traffic_to_the_clearly_best_arm(start_server) -
     status = stubs.arm_status("learn")
     assert status["best"].prob_best > 0.99
     assert status["best"].traffic_share > 0.8
+
+
+def test_new_statistics_wait_for_the_rebuild_interval_and_config_changes_do_not(
+    start_server,
+) -> None:
+    writer = connect(start_server(refresh_interval_ms=REFRESH_MS).target)
+    reader_server = start_server(refresh_interval_ms=REFRESH_MS, min_rebuild_interval_ms=1500)
+    reader = connect(reader_server.target)
+    writer.create("busy", arms=("a", "b"))
+    reader.decide("busy")  # loads the experiment: its snapshot is built now
+    state = reader_server.engine.state("busy")
+    built = state.snapshot
+    writer.batch("busy", 300)  # flushed by the writer within 50 ms
+    time.sleep(0.6)
+    assert state.snapshot is built, "rebuilt before min_rebuild_interval_ms"
+    waited = wait_until(lambda: state.snapshot is not built, timeout_s=3.0)
+    assert sum(state.snapshot.decision_stats.pulls) >= 300
+    assert waited < 1.5  # by about 1.5 s after the load, not at the next full refresh (30 s)
+
+    # A config change right after a rebuild is not held back.
+    writer.admin_call("RetireArm", admin_pb2.ArmRef(experiment="busy", arm="b"))
+    wait_until(lambda: state.snapshot.experiment.arms[1].state.value == "retired", 1.0)
