@@ -32,19 +32,31 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any, Protocol, cast
 
 import grpc
 import numpy as np
 import redis
 from banditd.v1 import admin_pb2, admin_pb2_grpc, common_pb2, decisions_pb2, decisions_pb2_grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bandit_service.embedded_redis import EmbeddedRedis, free_port
 
-from . import bench_kernels, bench_rewards
+from . import bench_kernels, bench_rewards, bench_scale
 from .empty_server import ARMS, EXPERIMENT, MAX_WORKERS_DEFAULT
+from .processes import (
+    LOAD_CPU,
+    SERVER_CPU,
+    Child,
+    Pinning,
+    cpu_seconds,
+    health_serving,
+    python_env,
+    raise_interrupt,
+    start_child,
+    stop_child,
+    tree_cpu_seconds,
+    wait_until,
+)
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 DECIDE_PATH = "/banditd.v1.Decisions/Decide"
@@ -62,7 +74,6 @@ REPEATS = 3
 BATCH_COUNT = 1000
 BATCH_S = 3.0
 BATCH_THREADS = 2
-SERVER_CPU, LOAD_CPU = 0, 1
 # (workers, server CPUs) per run; the load generator stays on LOAD_CPU.
 WORKER_RUNS = (
     (1, (SERVER_CPU,)),
@@ -73,113 +84,7 @@ WORKERS_CONNECTIONS = 16
 
 
 # --- processes ---------------------------------------------------------------------------
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def log_tail(self, lines: int = 20) -> str:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-
-class Pinning:
-    """CPU pinning via taskset: servers on one CPU, load generator (and Redis) on the other."""
-
-    def __init__(self) -> None:
-        cpus = os.sched_getaffinity(0)
-        self.taskset = shutil.which("taskset")
-        self.enabled = self.taskset is not None and {SERVER_CPU, LOAD_CPU} <= cpus
-        if self.enabled:
-            # Children inherit this; redis-server and the Python load generator stay off CPU 0.
-            os.sched_setaffinity(0, {LOAD_CPU})
-
-    def prefix(self, cpu: int | tuple[int, ...]) -> list[str]:
-        cpus = ",".join(map(str, cpu)) if isinstance(cpu, tuple) else str(cpu)
-        return [self.taskset, "-c", cpus] if self.enabled and self.taskset else []
-
-    def describe(self) -> str:
-        if not self.enabled:
-            why = "taskset not found" if self.taskset is None else "fewer than 2 usable CPUs"
-            return f"no CPU pinning ({why})"
-        return (
-            f"servers pinned to CPU {SERVER_CPU} (taskset -c {SERVER_CPU}); load generator and "
-            f"redis-server to CPU {LOAD_CPU}"
-        )
-
-
-def start_child(name: str, argv: list[str], env: dict[str, str], log: Path) -> Child:
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
-        )
-    return Child(name, process, log)
-
-
-def stop_child(child: Child, timeout_s: float = 10.0) -> None:
-    """SIGTERM by PID (banditd flushes its counts on it), SIGKILL if it does not exit."""
-    if child.process.poll() is None:
-        child.process.terminate()
-        try:
-            child.process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            print(f"bench: {child.name} (pid {child.pid}) ignored SIGTERM; killing it")
-            child.process.kill()
-            child.process.wait()
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of the whole process (every thread), from /proc/PID/stat."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """cpu_seconds of pid and of its direct children (the workers of `--workers N`)."""
-    total = cpu_seconds(pid)
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
-                total += cpu_seconds(int(entry.name))
-        except (OSError, ValueError):
-            continue  # it exited meanwhile
-    return total
-
-
-def wait_until(what: str, ready: Callable[[], bool], child: Child, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if child.process.poll() is not None:
-            raise RuntimeError(
-                f"{child.name} exited with {child.process.returncode}:\n{child.log_tail()}"
-            )
-        if ready():
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"{what} not ready after {timeout_s:.0f} s:\n{child.log_tail()}")
-
-
 # --- gRPC clients ------------------------------------------------------------------------
-def health_serving(target: str) -> bool:
-    with grpc.insecure_channel(target) as channel:
-        try:
-            response = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service="banditd.v1.Decisions"), timeout=1.0
-            )
-        except grpc.RpcError:
-            return False
-    return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
-
-
 def decide_once(target: str) -> decisions_pb2.DecideResponse:
     """One Decide through a real gRPC client; raises grpc.RpcError unless the status is OK."""
     with grpc.insecure_channel(target) as channel:
@@ -803,6 +708,7 @@ def markdown(summary: dict[str, object]) -> str:
         "",
         *reward_lines(summary.get("rewards")),
         *worker_lines(summary.get("workers_scaling")),
+        *scale_lines(summary.get("startup"), summary.get("refresh_at_scale")),
         f"Load: {machine_info['load_generator']}, {CLIENTS} connections x {STREAMS} streams, "
         f"{SATURATION_S:g} s saturated / {FIXED_RATE_S:g} s fixed-rate runs, servers alternated. "
         f"{machine_info['pinning']}. Both servers: grpc.server, ThreadPoolExecutor("
@@ -936,6 +842,37 @@ def worker_lines(workers: object) -> list[str]:
     return [*lines, ""]
 
 
+def scale_lines(startup: object, scale: object) -> list[str]:
+    lines = []
+    if isinstance(startup, dict):
+        lines += [
+            f"Start-up to health SERVING: warm numba cache **{startup['ready_seconds_warm']} s** "
+            f"(median of {len(startup['ready_seconds_warm_all'])}: "
+            f"{startup['ready_seconds_warm_all']}), cold cache {startup['ready_seconds_cold']} s "
+            f"(first Decide answered after {startup['first_decide_seconds_cold']} s cold, "
+            f"{startup['first_decide_seconds_warm']} s warm).",
+            "",
+        ]
+    if isinstance(scale, dict):
+        load, idle, active = scale["load"], scale["idle"], scale["active"]
+        lines += [
+            f"{scale['experiments']} experiments x {scale['arms']} arms on one replica "
+            f"(refresh every {scale['server_settings']['refresh_interval_ms']} ms, full "
+            f"refresh every {scale['server_settings']['full_refresh_s']} s): refresh CPU "
+            f"**{scale['refresh_cpu_fraction_idle']} of a core** with nothing changing, "
+            f"**{scale['refresh_cpu_fraction_10k_experiments']}** while "
+            f"{scale['changed_per_interval']} experiments change every "
+            f"{scale['change_interval_ms']} ms (decision counts and rewards written "
+            f"separately, {active['partial_refreshes_per_s']} refreshes/s, keeps up: "
+            f"{scale['active_refresh_keeps_up']}). Loading all of them: {load['seconds']} s "
+            f"({load['server_cpu_ms_per_experiment']} ms of server CPU each); resident memory "
+            f"{scale['rss_mb_after_load']} MiB after loading, {scale['rss_mb_at_end']} MiB at "
+            f"the end (idle windows: {idle['seconds']} s and {active['seconds']} s).",
+            "",
+        ]
+    return lines
+
+
 def kernel_lines(kernels: object) -> list[str]:
     """The kernel table of bench.md, from bench_kernels.run()."""
     if not isinstance(kernels, dict):
@@ -959,11 +896,6 @@ def kernel_lines(kernels: object) -> list[str]:
 
 
 # --- orchestration -----------------------------------------------------------------------
-def python_env() -> dict[str, str]:
-    # Only the bench's own BANDITD_* settings reach the servers, whatever the caller exported.
-    return {k: v for k, v in os.environ.items() if not k.startswith("BANDITD_")}
-
-
 def start_banditd(
     work: Path,
     redis_url: str,
@@ -1106,11 +1038,36 @@ def run_bench(wanted_load: str, out_dir: Path) -> int:
                 "reward_events_per_s": rewards["events_per_server_cpu_s"],
                 "rewards": rewards,
                 "workers_scaling": workers,
-                "checks_ok": checks.all_ok,
-                "checks": checks.items,
-                "duration_s": round(time.monotonic() - began, 1),
             },
         )
+    # After the servers above have stopped: these start their own, on the same CPU.
+    print("bench: start-up, cold and warm numba cache", flush=True)
+    startup = bench_scale.measure_startup(pinning=pinning)
+    print("bench: refresh cost with 10,000 experiments", flush=True)
+    scale = bench_scale.measure_refresh_at_scale(pinning=pinning)
+    checks.add(
+        "scale: the refresh keeps up while 1% of experiments change every interval",
+        bool(scale["active_refresh_keeps_up"]),
+        f"{scale['refresh_cpu_fraction_10k_experiments']} of a core",
+    )
+    shutdown = cast(dict[str, object], scale["shutdown_after_active"])
+    checks.add(
+        "scale: the replica stops on SIGTERM",
+        not shutdown["sigkill_needed"],
+        f"{shutdown['seconds']} s",
+    )
+    summary.update(
+        {
+            "ready_seconds_warm": startup["ready_seconds_warm"],
+            "ready_seconds_cold": startup["ready_seconds_cold"],
+            "startup": startup,
+            "refresh_cpu_fraction_10k_experiments": scale["refresh_cpu_fraction_10k_experiments"],
+            "refresh_at_scale": scale,
+            "checks_ok": checks.all_ok,
+            "checks": checks.items,
+            "duration_s": round(time.monotonic() - began, 1),
+        }
+    )
     summary["targets"] = targets(summary)
     out_dir.mkdir(parents=True, exist_ok=True)
     table = markdown(summary)
@@ -1123,10 +1080,6 @@ def run_bench(wanted_load: str, out_dir: Path) -> int:
         print("bench: some checks FAILED (see 'checks' in bench.json)", file=sys.stderr)
         return 1
     return 0
-
-
-def raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt  # so the finally blocks stop every child on SIGTERM too
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,7 +43,7 @@ from bandit_service.embedded_redis import EmbeddedRedis, free_port
 from bandit_service.engine import Engine, now_ms
 from bandit_service.store import Keys, PullFlush, RedisStateStore, RewardWrite
 
-from .bench import (
+from .processes import (
     LOAD_CPU,
     SERVER_CPU,
     Child,
