@@ -7,7 +7,7 @@ from banditd.v1 import admin_pb2, common_pb2, decisions_pb2
 from . import domain
 from .admin import Status
 from .domain import ArmState, Experiment, PolicyConfig, PolicyName, RewardType
-from .engine import ShadowDecisions, Snapshot
+from .engine import Decision, Decisions
 from .errors import InvalidArgumentError
 from .history import HistoryEntry
 
@@ -82,9 +82,8 @@ def batch_size(request: decisions_pb2.DecideBatchRequest) -> int:
     return count
 
 
-def decide_response(
-    snapshot: Snapshot, arm: int, token: str, shadows: ShadowDecisions
-) -> decisions_pb2.DecideResponse:
+def decide_response(decision: Decision) -> decisions_pb2.DecideResponse:
+    snapshot, allocation, arm, token, shadows = decision
     experiment = snapshot.experiment
     chosen = experiment.arms[arm]
     default = experiment.arms[experiment.default_index]
@@ -97,7 +96,7 @@ def decide_response(
         arm=chosen.name,
         version=chosen.version,
         decision_id=token,
-        propensity=float(snapshot.allocation.shares[arm]),
+        propensity=float(allocation.shares[arm]),
         policy=POLICY_TO_PB[experiment.policy.name],
         paused=experiment.paused,
         epoch=experiment.epoch,
@@ -106,11 +105,30 @@ def decide_response(
     )
 
 
-def decide_batch_response(
-    snapshot: Snapshot, arms: list[int], tokens: list[str], shadow_tokens: list[str]
-) -> decisions_pb2.DecideBatchResponse:
+# DecideResponse.decision_id: field 3, length-delimited.
+_DECISION_ID_KEY = b"\x1a"
+
+
+def decide_response_bytes(decision: Decision) -> bytes:
+    """decide_response(decision), serialized, for the common decision: no shadows, decided
+    by the snapshot's own allocation. Everything but the decision id is the same for every
+    such decision of an arm, so it is serialized once per snapshot and arm; the id follows
+    (protobuf fields may come in any order)."""
+    snapshot, arm, token = decision.snapshot, decision.arm, decision.decision_id
+    if decision.shadows or decision.allocation is not snapshot.allocation:
+        return bytes(decide_response(decision).SerializeToString())
+    head = snapshot.response_heads.get(arm)
+    if head is None:
+        fields = decide_response(decision._replace(decision_id=""))
+        head = snapshot.response_heads[arm] = fields.SerializeToString()
+    # Ids are ASCII and shorter than 128 bytes: the length is one varint byte.
+    return head + _DECISION_ID_KEY + bytes((len(token),)) + token.encode("ascii")
+
+
+def decide_batch_response(decisions: Decisions) -> decisions_pb2.DecideBatchResponse:
+    snapshot, allocation = decisions.snapshot, decisions.allocation
     experiment = snapshot.experiment
-    shares = snapshot.allocation.shares
+    shares = allocation.shares
     return decisions_pb2.DecideBatchResponse(
         shadow_arms=[
             decisions_pb2.BatchArm(
@@ -118,13 +136,13 @@ def decide_batch_response(
             )
             for i in snapshot.shadows
         ],
-        shadow_decision_ids=shadow_tokens,
+        shadow_decision_ids=decisions.shadow_ids,
         arms=[
             decisions_pb2.BatchArm(name=a.name, version=a.version, propensity=float(shares[i]))
             for i, a in enumerate(experiment.arms)
         ],
-        choices=arms,
-        decision_ids=tokens,
+        choices=decisions.arms.tolist(),
+        decision_ids=decisions.decision_ids,
         policy=POLICY_TO_PB[experiment.policy.name],
         paused=experiment.paused,
         epoch=experiment.epoch,

@@ -17,6 +17,7 @@ import uuid
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,7 +29,7 @@ from .domain import MAX_ARMS, MAX_SEGMENT_BYTES, Experiment, validate_name
 from .errors import ExperimentNotFoundError, InvalidArgumentError, StoreUnavailableError
 from .stats import ArmStats, bucket_range, build_allocation, matured_stats, time_bucket
 from .store import PullFlush, RawStats, StateStore
-from .tokens import DecisionSigner
+from .tokens import DecisionSigner, PresignedIds
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,28 @@ class Snapshot:
     segments: frozenset[str] = frozenset()
     segment_stats: Mapping[str, RawStats] = field(default_factory=dict)
     segment_allocations: Mapping[str, policies.Allocation] = field(default_factory=dict)
+    # Serialized DecideResponse fields per arm, all but the decision id (convert.py fills
+    # it on first use; the only mutable part, a cache).
+    response_heads: dict[int, bytes] = field(default_factory=dict)
+
+
+class Decision(NamedTuple):
+    snapshot: Snapshot
+    # What decided: the snapshot's allocation or its segment's (propensities come from it).
+    allocation: policies.Allocation
+    arm: int
+    decision_id: str
+    # The shadow arms mirrored, with their decision ids.
+    shadows: list[tuple[int, str]]
+
+
+class Decisions(NamedTuple):
+    snapshot: Snapshot
+    allocation: policies.Allocation
+    arms: NDArray[np.int64]
+    decision_ids: list[str]
+    # Decision i, shadow arm j at i * len(snapshot.shadows) + j.
+    shadow_ids: list[str]
 
 
 # Decision-time buckets of one experiment by index.
@@ -106,6 +129,7 @@ class Engine:
     def __init__(self, store: StateStore, signer: DecisionSigner, settings: Settings) -> None:
         self._store = store
         self._signer = signer
+        self._ids = PresignedIds(signer)
         self._settings = settings
         self.replica_id = uuid.uuid4().hex[:16]
         self._states: dict[str, ExperimentState] = {}
@@ -406,8 +430,8 @@ class Engine:
 
     def decide(
         self, name: str, unit_id: str = "", attributes: Mapping[str, str] | None = None
-    ) -> tuple[Snapshot, int, str, ShadowDecisions]:
-        """One decision: (snapshot it was made from, arm index, signed decision id, shadows).
+    ) -> Decision:
+        """One decision, from the experiment's snapshot (or its segment's allocation).
 
         With a unit id the arm is sticky: the same unit gets the same arm while the shares
         stay about the same (weighted rendezvous hashing), with nothing stored per unit.
@@ -415,7 +439,7 @@ class Engine:
         """
         state = self.state(name)
         snapshot = state.snapshot
-        segment = self._segment(state, attributes)
+        segment = self._segment(state, attributes) if attributes else ""
         allocation = snapshot.segment_allocations.get(segment, snapshot.allocation)
         if unit_id:
             unit = policies.unit_hash(name, unit_id)
@@ -427,14 +451,13 @@ class Engine:
         if shadows:
             per_arm.update(dict.fromkeys(shadows, 1))
         self._count(state, per_arm, segment)
-        ids = self._signer.sign_many(
-            snapshot.name_bytes,
-            [arm, *shadows],
-            snapshot.experiment.epoch,
-            now_ms(),
-            segment.encode(),
-        )
-        return snapshot, arm, ids[0], list(zip(shadows, ids[1:], strict=True))
+        at, seg, epoch = now_ms(), segment.encode(), snapshot.experiment.epoch
+        token = self._ids.take(snapshot.name_bytes, arm, epoch, at, seg)
+        mirrored: ShadowDecisions = []
+        if shadows:
+            ids = self._signer.sign_many(snapshot.name_bytes, shadows, epoch, at, seg)
+            mirrored = list(zip(shadows, ids, strict=True))
+        return Decision(snapshot, allocation, arm, token, mirrored)
 
     def decide_many(
         self,
@@ -442,12 +465,8 @@ class Engine:
         count: int,
         unit_ids: list[str] | None = None,
         attributes: Mapping[str, str] | None = None,
-    ) -> tuple[Snapshot, NDArray[np.int64], list[str], list[str]]:
-        """count independent decisions from one snapshot, in one kernel call.
-
-        Returns the snapshot, the arm indices, their decision ids, and the shadow decision
-        ids (decision i, shadow j at i * len(snapshot.shadows) + j).
-        """
+    ) -> Decisions:
+        """count independent decisions from one snapshot, in one kernel call."""
         state = self.state(name)
         snapshot = state.snapshot
         segment = self._segment(state, attributes)
@@ -466,10 +485,9 @@ class Engine:
         sign, seg = self._signer.sign_many, segment.encode()
         name_bytes, epoch, at = snapshot.name_bytes, snapshot.experiment.epoch, now_ms()
         tokens = sign(name_bytes, arms, epoch, at, seg)
-        mirrored = sign(
-            name_bytes, np.tile(np.asarray(shadows, np.int64), len(arms)), epoch, at, seg
-        )
-        return snapshot, arms, tokens, mirrored
+        mirrored_arms = np.tile(np.asarray(shadows, np.int64), len(arms))
+        mirrored = sign(name_bytes, mirrored_arms, epoch, at, seg)
+        return Decisions(snapshot, allocation, arms, tokens, mirrored)
 
     # --- flushing --------------------------------------------------------------------
     def flush(self) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import time
 from concurrent import futures
+from typing import Any
 
 import grpc
-from banditd.v1 import admin_pb2_grpc, decisions_pb2_grpc
+from banditd.v1 import admin_pb2_grpc, decisions_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 import policies
@@ -53,6 +54,43 @@ def connect_store(settings: Settings, attempts: int = 20, delay_s: float = 0.5) 
             )
             time.sleep(delay_s)
     raise AssertionError("unreachable")
+
+
+def _serialized(response: bytes) -> bytes:
+    return response
+
+
+def add_decisions_to_server(servicer: Any, server: grpc.Server) -> None:
+    """decisions_pb2_grpc.add_DecisionsServicer_to_server, except that Decide answers bytes
+    it serialized itself (most of a DecideResponse is prebuilt per snapshot and arm)."""
+    pb = decisions_pb2
+    handlers = {
+        "Decide": grpc.unary_unary_rpc_method_handler(
+            servicer.Decide,
+            request_deserializer=pb.DecideRequest.FromString,
+            response_serializer=_serialized,
+        ),
+        "DecideBatch": grpc.unary_unary_rpc_method_handler(
+            servicer.DecideBatch,
+            request_deserializer=pb.DecideBatchRequest.FromString,
+            response_serializer=pb.DecideBatchResponse.SerializeToString,
+        ),
+        "ReportReward": grpc.unary_unary_rpc_method_handler(
+            servicer.ReportReward,
+            request_deserializer=pb.ReportRewardRequest.FromString,
+            response_serializer=pb.ReportRewardResponse.SerializeToString,
+        ),
+        "ReportRewards": grpc.stream_stream_rpc_method_handler(
+            servicer.ReportRewards,
+            request_deserializer=pb.RewardBatch.FromString,
+            response_serializer=pb.RewardAck.SerializeToString,
+        ),
+    }
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(DECISIONS_SERVICE, handlers),)
+    )
+    # What generated code calls too (grpcio >= 1.63); missing from grpc's type stubs.
+    server.add_registered_method_handlers(DECISIONS_SERVICE, handlers)  # type: ignore[attr-defined]
 
 
 class BanditServer:
@@ -100,7 +138,7 @@ class BanditServer:
         decisions = DecisionsServicer(
             engine, RewardRecorder(engine, store, signer, settings.decision_ttl_s)
         )
-        decisions_pb2_grpc.add_DecisionsServicer_to_server(
+        add_decisions_to_server(
             guarded(decisions, DECISIONS_SERVICE, streams=STREAMING_METHODS, token=None), server
         )
         history = ObservationHistory()

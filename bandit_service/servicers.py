@@ -44,25 +44,25 @@ class DecisionsServicer(decisions_pb2_grpc.DecisionsServicer):  # type: ignore[m
         self._engine = engine
         self._recorder = recorder
 
-    def Decide(
-        self, request: decisions_pb2.DecideRequest, context: grpc.ServicerContext
-    ) -> decisions_pb2.DecideResponse:
-        if request.unit_id or request.attributes:
-            convert.check_unit_and_attributes([request.unit_id], dict(request.attributes))
-        snapshot, arm, token, shadows = self._engine.decide(
-            request.experiment, request.unit_id, request.attributes
+    def Decide(self, request: decisions_pb2.DecideRequest, context: grpc.ServicerContext) -> bytes:
+        """Answers a serialized DecideResponse (registered with a pass-through serializer)."""
+        unit_id, attributes = request.unit_id, request.attributes
+        if unit_id or attributes:
+            convert.check_unit_and_attributes([unit_id], dict(attributes))
+        return convert.decide_response_bytes(
+            self._engine.decide(request.experiment, unit_id, attributes)
         )
-        return convert.decide_response(snapshot, arm, token, shadows)
 
     def DecideBatch(
         self, request: decisions_pb2.DecideBatchRequest, context: grpc.ServicerContext
     ) -> decisions_pb2.DecideBatchResponse:
         count = convert.batch_size(request)
         convert.check_unit_and_attributes(list(request.unit_ids), dict(request.attributes))
-        snapshot, arms, tokens, shadows = self._engine.decide_many(
-            request.experiment, count, list(request.unit_ids), request.attributes
+        return convert.decide_batch_response(
+            self._engine.decide_many(
+                request.experiment, count, list(request.unit_ids), request.attributes
+            )
         )
-        return convert.decide_batch_response(snapshot, arms.tolist(), tokens, shadows)
 
     def ReportReward(
         self, request: decisions_pb2.ReportRewardRequest, context: grpc.ServicerContext

@@ -232,3 +232,46 @@ class DecisionSigner:
             name_length = tail[0]
             tail, segment = tail[1 : 1 + name_length], tail[1 + name_length :].decode()
         return DecisionToken(tail.decode("ascii"), arm_index, epoch, decided_ms, nonce, segment)
+
+
+class _Pool:
+    __slots__ = ("ids", "signed_ms")
+
+    def __init__(self, signed_ms: int, ids: list[str]) -> None:
+        self.signed_ms = signed_ms
+        self.ids = ids
+
+
+class PresignedIds:
+    """Decision ids signed a few at a time ahead of the decisions that take them.
+
+    A single decision would otherwise pay a kernel call of its own (a few µs, far more
+    with cold caches between requests); ids are signed in runs of `run` per experiment,
+    epoch, segment and arm instead and handed out one by one. An id is at most max_age_ms
+    older than its decision: its decided-at time says when it was signed. Every id still
+    has its own nonce and is handed out once (list.pop is atomic).
+    """
+
+    def __init__(
+        self, signer: DecisionSigner, run: int = 16, max_age_ms: int = 100, most_pools: int = 8192
+    ) -> None:
+        self._signer = signer
+        self._run = run
+        self._max_age_ms = max_age_ms
+        self._most_pools = most_pools
+        self._pools: dict[tuple[bytes, int, bytes, int], _Pool] = {}
+
+    def take(self, experiment: bytes, arm: int, epoch: int, now_ms: int, segment: bytes) -> str:
+        key = (experiment, epoch, segment, arm)
+        pool = self._pools.get(key)
+        if pool is not None and now_ms - pool.signed_ms <= self._max_age_ms:
+            try:
+                return pool.ids.pop()
+            except IndexError:
+                pass  # used up: sign the next run
+        ids = self._signer.sign_many(experiment, [arm] * self._run, epoch, now_ms, segment)
+        mine = ids.pop()
+        if len(self._pools) >= self._most_pools:
+            self._pools = {}  # many cold keys: start over rather than keep their ids
+        self._pools[key] = _Pool(now_ms, ids)
+        return mine

@@ -784,12 +784,19 @@ def test_each_segment_follows_its_own_best_arm(server: Any, stubs: Stubs) -> Non
     assert segment_shares(stubs, "tiers", "vip")["b"] > 0.95
     assert segment_shares(stubs, "tiers", "standard")["a"] > 0.95
 
-    # A segment with too few decisions decides from the whole experiment's statistics.
-    young = segment_batch(stubs, "tiers", "basic", 50)
-    whole = stubs.batch("tiers", 50)
-    assert [a.propensity for a in young.arms] == pytest.approx(
-        [a.propensity for a in whole.arms], abs=0.05
+    # A segment with too few decisions decides from the whole experiment's statistics, and
+    # every decision reports the propensities of the allocation that decided it.
+    young = server.engine.decide_many("tiers", 50, None, {"tier": "basic"})
+    assert young.allocation is young.snapshot.allocation
+    vip = server.engine.decide_many("tiers", 50, None, {"tier": "vip"})
+    assert vip.allocation is vip.snapshot.segment_allocations["vip"]
+    vip_batch = segment_batch(stubs, "tiers", "vip", 1)
+    assert {a.name: a.propensity for a in vip_batch.arms}["b"] > 0.95
+    one = stubs.decisions.Decide(
+        decisions_pb2.DecideRequest(experiment="tiers", attributes={"tier": "standard"}),
+        timeout=10,
     )
+    assert one.propensity > 0.95 if one.arm == "a" else one.propensity < 0.05
 
     status = stubs.admin_call(
         "GetStatus", admin_pb2.GetStatusRequest(experiment="tiers", segment="vip")

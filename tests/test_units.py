@@ -21,7 +21,7 @@ from bandit_service.domain import PolicyConfig, PolicyName, RewardType, new_expe
 from bandit_service.guards import STATUS_FOR_ERROR
 from bandit_service.history import HistoryEntry
 from bandit_service.store import PullFlush, RedisStateStore
-from bandit_service.tokens import DecisionSigner, DecisionToken
+from bandit_service.tokens import DecisionSigner, DecisionToken, PresignedIds
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,6 +106,43 @@ def test_ids_signed_before_version_3_still_verify() -> None:
         DecisionSigner(b"j" * 32, ttl_s=60).verify(legacy, 1_000_000)
     with pytest.raises(errors.DecisionExpiredError):
         signer.verify(legacy, 1_000_000 + 61_000)
+
+
+def test_presigned_ids_are_distinct_verify_and_are_never_older_than_their_bound() -> None:
+    signer = DecisionSigner(b"k" * 32, ttl_s=60)
+    ids = PresignedIds(signer, run=8, max_age_ms=100)
+    taken = [ids.take(b"exp", 2, 5, 1_000_000, b"") for _ in range(50)]
+    assert len(set(taken)) == 50  # runs of 8, each id handed out once
+    tokens = [signer.verify(t, 1_000_000) for t in taken]
+    assert {(t.experiment, t.arm_index, t.epoch) for t in tokens} == {("exp", 2, 5)}
+    assert len({t.nonce for t in tokens}) == 50
+    later = signer.verify(ids.take(b"exp", 2, 5, 1_000_101, b""), 1_000_101)
+    assert later.decided_unix_ms == 1_000_101  # the run signed at 1_000_000 is too old
+    other = signer.verify(ids.take(b"exp", 3, 5, 1_000_101, b"eu"), 1_000_101)
+    assert (other.arm_index, other.segment) == (3, "eu")
+
+
+def test_a_prebuilt_decide_response_parses_to_the_built_one() -> None:
+    from banditd.v1 import decisions_pb2
+
+    from bandit_service import convert
+    from bandit_service.engine import Decision, Engine
+
+    experiment = new_experiment(
+        name="bytes",
+        policy=PolicyConfig(PolicyName.THOMPSON),
+        reward_type=RewardType.BINARY,
+        arms=[("a", "models/a:1"), ("b", "models/b:2")],
+    )
+    settings = Settings(redis_url="redis://127.0.0.1:1/0")
+    snapshot = Engine(None, DecisionSigner(b"k" * 32, 60), settings)._snapshot(  # type: ignore[arg-type]
+        experiment, {b"a:pulls": b"10", b"a:rewards": b"10", b"a:sum": b"3"}
+    )
+    for arm in (0, 1, 1):
+        decision = Decision(snapshot, snapshot.allocation, arm, f"id-{arm}" * 9, [])
+        parsed = decisions_pb2.DecideResponse.FromString(convert.decide_response_bytes(decision))
+        assert parsed == convert.decide_response(decision)
+        assert parsed.propensity == snapshot.allocation.shares[arm] and parsed.decision_id
 
 
 def test_every_domain_error_has_a_status_code() -> None:
