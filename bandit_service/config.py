@@ -81,6 +81,14 @@ class Settings(BaseSettings):
         "this often (config changes apply at the next refresh regardless); bounds the "
         "refresh's CPU when many experiments change all the time.",
     )
+    idle_rebuild_delay_ms: int = Field(
+        1000,
+        ge=0,
+        le=60_000,
+        description="New statistics of an experiment this replica has not decided from since "
+        "its last rebuild are reloaded this long after the change is noticed, so that the "
+        "changes of that time make one rebuild (config changes apply at once).",
+    )
     flush_interval_ms: int = Field(
         100,
         ge=5,

@@ -95,6 +95,7 @@ class ExperimentState:
         "rebuilt_at",
         "segment_pending",
         "seq",
+        "served",
         "snapshot",
     )
 
@@ -104,8 +105,10 @@ class ExperimentState:
         self.pending = [0] * MAX_ARMS
         # Whether pending holds counts and the experiment is queued for the next flush.
         self.dirty = False
-        # When (time.monotonic) the snapshot was last built.
+        # When (time.monotonic) the snapshot was last built, and whether this replica has
+        # decided from it since.
         self.rebuilt_at = time.monotonic()
+        self.served = False
         # Segment value -> decisions per arm not yet flushed.
         self.segment_pending: dict[str, list[int]] = {}
         self.seq = 0
@@ -145,9 +148,10 @@ class Engine:
         self._next_full_refresh = 0.0
         # Experiments with reward timing: rebuilt at every refresh, changed or not.
         self._timed: set[str] = set()
-        # Experiments whose statistics changed while their snapshot was too fresh to rebuild.
-        self._deferred: set[str] = set()
+        # Experiments whose new statistics wait for their rebuild, by when that was noticed.
+        self._deferred: dict[str, float] = {}
         self._min_rebuild_s = settings.min_rebuild_interval_ms / 1000
+        self._idle_delay_s = settings.idle_rebuild_delay_ms / 1000
         # Experiments the autopilot judges (guardrails, ramps, auto-promotion).
         self._autopiloted: set[str] = set()
         # Experiments queued for the next flush by their first count since the last one,
@@ -265,6 +269,7 @@ class Engine:
             if snapshot.experiment.epoch >= state.snapshot.experiment.epoch:
                 state.snapshot = snapshot
                 state.rebuilt_at = time.monotonic()
+                state.served = False
             installed = state.snapshot.experiment
         self._track(installed)
 
@@ -320,8 +325,7 @@ class Engine:
             names = [name for name in names if name in self._states]
         # Statistics of a snapshot built less than min_rebuild_interval_ms ago wait (its
         # config epoch is read regardless: config changes apply at once).
-        fresh_after = now - self._min_rebuild_s
-        with_stats = [full or self._states[name].rebuilt_at <= fresh_after for name in names]
+        with_stats = [full or self._rebuild_due(name, now) for name in names]
         read = self._store.read_epochs_and_stats(names, with_stats)
         timed: list[tuple[ExperimentState, RawStats]] = []
         segmented: list[tuple[ExperimentState, RawStats]] = []
@@ -333,12 +337,12 @@ class Engine:
                 experiment = self._store.get_experiment(name)
                 if experiment is not None:
                     self.apply(experiment, raw)
-                self._deferred.discard(name)
+                self._deferred.pop(name, None)
                 continue
             if raw is None:
-                self._deferred.add(name)
+                self._deferred.setdefault(name, now)
                 continue
-            self._deferred.discard(name)
+            self._deferred.pop(name, None)
             if state.snapshot.experiment.timing.bucketed:
                 timed.append((state, raw))
             elif state.snapshot.experiment.segmentation.enabled:
@@ -357,6 +361,17 @@ class Engine:
                 if raw != current.raw_stats or segments != current.segment_stats:
                     self._install(state, self._snapshot(current.experiment, raw, None, segments))
         self.refreshes += 1
+
+    def _rebuild_due(self, name: str, now: float) -> bool:
+        """Whether new statistics of the experiment are reloaded now, or wait: at most one
+        rebuild per min_rebuild_interval_ms; and an experiment this replica has not served
+        since its last rebuild waits idle_rebuild_delay_ms after a change is noticed, so
+        that the changes of that time (another replica's counts, then rewards) make one
+        rebuild, not several, for a snapshot nobody decides from."""
+        state = self._states[name]
+        if state.rebuilt_at > now - self._min_rebuild_s:
+            return False
+        return state.served or self._deferred.get(name, now) <= now - self._idle_delay_s
 
     def state(self, name: str) -> ExperimentState:
         """The experiment's state, loading it from Redis on first use; NOT_FOUND if absent."""
@@ -415,6 +430,7 @@ class Engine:
 
     def _count(self, state: ExperimentState, per_arm: Mapping[int, int], segment: str) -> None:
         with state.lock:
+            state.served = True
             if not state.dirty:
                 state.dirty = True
                 self._dirty.append(state.snapshot.experiment.name)
@@ -447,10 +463,17 @@ class Engine:
         else:
             arm = policies.choose(allocation)
         shadows = snapshot.shadows
-        per_arm = {arm: 1}
-        if shadows:
+        if shadows or segment:
+            per_arm = {arm: 1}
             per_arm.update(dict.fromkeys(shadows, 1))
-        self._count(state, per_arm, segment)
+            self._count(state, per_arm, segment)
+        else:
+            with state.lock:  # _count for the common case: one arm, no segment
+                state.served = True
+                state.pending[arm] += 1
+                if not state.dirty:
+                    state.dirty = True
+                    self._dirty.append(name)
         at, seg, epoch = now_ms(), segment.encode(), snapshot.experiment.epoch
         token = self._ids.take(snapshot.name_bytes, arm, epoch, at, seg)
         mirrored: ShadowDecisions = []

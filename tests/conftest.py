@@ -83,6 +83,7 @@ def make_settings(redis_url: str, key_prefix: str) -> Callable[..., Settings]:
             # Tests expect new statistics in the snapshot after one refresh; the deferral of
             # rebuilds has its own test (test_replicas.py).
             "min_rebuild_interval_ms": 0,
+            "idle_rebuild_delay_ms": 0,
             "max_workers": 16,
             "shutdown_grace_s": 1.0,
         }

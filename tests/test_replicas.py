@@ -177,3 +177,22 @@ def test_new_statistics_wait_for_the_rebuild_interval_and_config_changes_do_not(
     # A config change right after a rebuild is not held back.
     writer.admin_call("RetireArm", admin_pb2.ArmRef(experiment="busy", arm="b"))
     wait_until(lambda: state.snapshot.experiment.arms[1].state.value == "retired", 1.0)
+
+
+def test_an_experiment_this_replica_does_not_serve_takes_its_changes_together(
+    start_server,
+) -> None:
+    writer = connect(start_server(refresh_interval_ms=REFRESH_MS).target)
+    reader_server = start_server(refresh_interval_ms=REFRESH_MS, idle_rebuild_delay_ms=1500)
+    reader = connect(reader_server.target)
+    writer.create("quiet", arms=("a", "b"))
+    reader.decide("quiet")
+    state = reader_server.engine.state("quiet")
+    # The reader's own count comes back as a change: its snapshot is rebuilt at once, since
+    # the reader decided from it; after that the reader serves nothing.
+    wait_until(lambda: sum(state.snapshot.decision_stats.pulls) == 1)
+    built = state.snapshot
+    writer.batch("quiet", 300)
+    time.sleep(0.6)
+    assert state.snapshot is built, "an unserved snapshot was rebuilt before the delay"
+    wait_until(lambda: sum(state.snapshot.decision_stats.pulls) == 301, timeout_s=3.0)
