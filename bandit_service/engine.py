@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -39,7 +39,9 @@ class Snapshot:
     """What one replica decides an experiment from until the next refresh. Never mutated."""
 
     experiment: Experiment
-    allocation: policies.Allocation
+    # None until a decision needs it when the replica had not decided from the experiment
+    # since its statistics last changed (Engine._serving builds it then).
+    allocation: policies.Allocation | None
     name_bytes: bytes
     raw_stats: RawStats
     # The statistics the allocation was built from: all history, or with reward timing the
@@ -216,26 +218,20 @@ class Engine:
         raw: RawStats,
         buckets: TimeBuckets | None = None,
         segment_stats: Mapping[str, RawStats] | None = None,
+        allocate: bool = True,
     ) -> Snapshot:
+        """A snapshot of the experiment with these statistics; its allocations are left to
+        the first decision that needs them unless allocate (Engine._serving)."""
         stats = ArmStats.from_raw(experiment, raw)
         if experiment.timing.bucketed:
             if buckets is None:
                 (buckets,) = self._read_buckets([experiment])
             stats = matured_stats(experiment, stats, buckets, now_ms())
-        draws = self._settings.share_draws
-        allocation = build_allocation(experiment, stats, draws)
-        segment_allocations = {}
-        if experiment.segmentation.enabled:
-            if segment_stats is None:
-                (segment_stats,) = self._store.read_segment_stats([experiment.name])
-            for value, seg_raw in segment_stats.items():
-                seg = ArmStats.from_raw(experiment, seg_raw)
-                # A young segment decides from the experiment's statistics until it has its own.
-                if seg.pulls.sum() >= experiment.segmentation.min_samples:
-                    segment_allocations[value] = build_allocation(experiment, seg, draws)
-        return Snapshot(
+        if experiment.segmentation.enabled and segment_stats is None:
+            (segment_stats,) = self._store.read_segment_stats([experiment.name])
+        snapshot = Snapshot(
             experiment,
-            allocation,
+            None,
             experiment.name.encode("ascii"),
             raw,
             stats,
@@ -243,8 +239,33 @@ class Engine:
             _arm_salts(tuple(experiment.arm_names)),
             frozenset(segment_stats or ()),
             segment_stats or {},
-            segment_allocations,
         )
+        return self._allocated(snapshot) if allocate else snapshot
+
+    def _allocated(self, snapshot: Snapshot) -> Snapshot:
+        """The snapshot with its allocations: the experiment's, and its segments'."""
+        experiment, draws = snapshot.experiment, self._settings.share_draws
+        segment_allocations = {}
+        for value, seg_raw in snapshot.segment_stats.items():
+            seg = ArmStats.from_raw(experiment, seg_raw)
+            # A young segment decides from the experiment's statistics until it has its own.
+            if seg.pulls.sum() >= experiment.segmentation.min_samples:
+                segment_allocations[value] = build_allocation(experiment, seg, draws)
+        return replace(
+            snapshot,
+            allocation=build_allocation(experiment, snapshot.decision_stats, draws),
+            segment_allocations=segment_allocations,
+            response_heads={},
+        )
+
+    def _serving(self, state: ExperimentState) -> tuple[Snapshot, policies.Allocation]:
+        """The snapshot to decide from, with its allocation (built now if it waited)."""
+        snapshot = state.snapshot
+        if snapshot.allocation is None:
+            snapshot = self._allocated(snapshot)
+            self._install(state, snapshot)
+        assert snapshot.allocation is not None
+        return snapshot, snapshot.allocation
 
     def apply(self, experiment: Experiment, raw: RawStats | None = None) -> None:
         """Installs a new config (after an admin change here, or one seen in Redis)."""
@@ -321,7 +342,10 @@ class Engine:
             names = list(self._states)
             self._deferred.clear()
         else:
-            names = list(dict.fromkeys([*changed, *self._deferred, *self._timed]))
+            # Waiting experiments are read again when they change again (a config change
+            # among them applies at once) or when their wait is over.
+            due = [name for name in list(self._deferred) if self._rebuild_due(name, now)]
+            names = list(dict.fromkeys([*changed, *due, *self._timed]))
             names = [name for name in names if name in self._states]
         # Statistics of a snapshot built less than min_rebuild_interval_ms ago wait (its
         # config epoch is read regardless: config changes apply at once).
@@ -343,23 +367,31 @@ class Engine:
                 self._deferred.setdefault(name, now)
                 continue
             self._deferred.pop(name, None)
+            # Allocations are built now for what this replica serves, else on first use.
             if state.snapshot.experiment.timing.bucketed:
                 timed.append((state, raw))
             elif state.snapshot.experiment.segmentation.enabled:
                 segmented.append((state, raw))
             elif raw != state.snapshot.raw_stats:
-                self._install(state, self._snapshot(state.snapshot.experiment, raw))
+                rebuilt = self._snapshot(state.snapshot.experiment, raw, allocate=state.served)
+                self._install(state, rebuilt)
         if timed:
             experiments = [state.snapshot.experiment for state, _ in timed]
             for (state, raw), buckets in zip(timed, self._read_buckets(experiments), strict=True):
-                self._install(state, self._snapshot(state.snapshot.experiment, raw, buckets))
+                rebuilt = self._snapshot(
+                    state.snapshot.experiment, raw, buckets, allocate=state.served
+                )
+                self._install(state, rebuilt)
         if segmented:
             names = [state.snapshot.experiment.name for state, _ in segmented]
             all_segments = self._store.read_segment_stats(names)
             for (state, raw), segments in zip(segmented, all_segments, strict=True):
                 current = state.snapshot
                 if raw != current.raw_stats or segments != current.segment_stats:
-                    self._install(state, self._snapshot(current.experiment, raw, None, segments))
+                    rebuilt = self._snapshot(
+                        current.experiment, raw, None, segments, allocate=state.served
+                    )
+                    self._install(state, rebuilt)
         self.refreshes += 1
 
     def _rebuild_due(self, name: str, now: float) -> bool:
@@ -454,9 +486,10 @@ class Engine:
         In a segmented experiment the segment's own allocation decides, once it has one.
         """
         state = self.state(name)
-        snapshot = state.snapshot
+        snapshot, allocation = self._serving(state)
         segment = self._segment(state, attributes) if attributes else ""
-        allocation = snapshot.segment_allocations.get(segment, snapshot.allocation)
+        if segment:
+            allocation = snapshot.segment_allocations.get(segment, allocation)
         if unit_id:
             unit = policies.unit_hash(name, unit_id)
             arm = policies.choose_sticky(allocation, snapshot.salts, unit)
@@ -491,9 +524,9 @@ class Engine:
     ) -> Decisions:
         """count independent decisions from one snapshot, in one kernel call."""
         state = self.state(name)
-        snapshot = state.snapshot
+        snapshot, allocation = self._serving(state)
         segment = self._segment(state, attributes)
-        allocation = snapshot.segment_allocations.get(segment, snapshot.allocation)
+        allocation = snapshot.segment_allocations.get(segment, allocation)
         if unit_ids:
             hashes = np.array([policies.unit_hash(name, u) for u in unit_ids], dtype=np.uint64)
             arms = policies.choose_sticky_many(allocation, snapshot.salts, hashes)

@@ -196,3 +196,7 @@ def test_an_experiment_this_replica_does_not_serve_takes_its_changes_together(
     time.sleep(0.6)
     assert state.snapshot is built, "an unserved snapshot was rebuilt before the delay"
     wait_until(lambda: sum(state.snapshot.decision_stats.pulls) == 301, timeout_s=3.0)
+    # Nobody decides from it here, so its allocation waits for the first decision.
+    assert state.snapshot.allocation is None
+    assert reader.decide("quiet").arm in {"a", "b"}
+    assert state.snapshot.allocation is not None
