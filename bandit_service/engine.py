@@ -336,45 +336,49 @@ class Engine:
             full = now >= self._next_full_refresh
         # Read first, also before a full refresh: whatever changes after this read is
         # numbered later, so the next refresh sees it.
-        changed, self._changes_seen = self._store.changed_since(self._changes_seen)
+        changes = self._store.changed_since(self._changes_seen)
+        self._changes_seen = changes.last
+        states = self._states
         if full:
             self._next_full_refresh = now + self._settings.full_refresh_s
-            names = list(self._states)
+            configured, stale = list(states), list[str]()
             self._deferred.clear()
         else:
-            # Waiting experiments are read again when they change again (a config change
-            # among them applies at once) or when their wait is over.
-            due = [name for name in list(self._deferred) if self._rebuild_due(name, now)]
-            names = list(dict.fromkeys([*changed, *due, *self._timed]))
-            names = [name for name in names if name in self._states]
-        # Statistics of a snapshot built less than min_rebuild_interval_ms ago wait (its
-        # config epoch is read regardless: config changes apply at once).
-        with_stats = [full or self._rebuild_due(name, now) for name in names]
-        read = self._store.read_epochs_and_stats(names, with_stats)
+            # Config changes apply at once; new statistics when their rebuild is due
+            # (_rebuild_due), so waiting experiments are read when their wait is over.
+            configured = [name for name in changes.configured if name in states]
+            skip = set(configured)
+            stale = list[str]()
+            for name in dict.fromkeys([*changes.names, *self._deferred, *self._timed]):
+                if name in skip or name not in states:
+                    continue
+                if self._rebuild_due(name, now):
+                    stale.append(name)
+                    self._deferred.pop(name, None)
+                else:
+                    self._deferred.setdefault(name, now)
         timed: list[tuple[ExperimentState, RawStats]] = []
         segmented: list[tuple[ExperimentState, RawStats]] = []
-        for name, (epoch, raw) in zip(names, read, strict=True):
+        # A config notice may be one this replica applied already (its own admin change,
+        # or the creation it loaded after): then only the statistics may be new.
+        with_stats = [full or self._rebuild_due(name, now) for name in configured]
+        read = self._store.read_epochs_and_stats(configured, with_stats)
+        for name, (epoch, raw) in zip(configured, read, strict=True):
             if epoch == 0:
                 continue
-            state = self._states.get(name)
+            state = states.get(name)
             if state is None or state.snapshot.experiment.epoch != epoch:
                 experiment = self._store.get_experiment(name)
                 if experiment is not None:
                     self.apply(experiment, raw)
                 self._deferred.pop(name, None)
-                continue
-            if raw is None:
+            elif raw is None:
                 self._deferred.setdefault(name, now)
-                continue
-            self._deferred.pop(name, None)
-            # Allocations are built now for what this replica serves, else on first use.
-            if state.snapshot.experiment.timing.bucketed:
-                timed.append((state, raw))
-            elif state.snapshot.experiment.segmentation.enabled:
-                segmented.append((state, raw))
-            elif raw != state.snapshot.raw_stats:
-                rebuilt = self._snapshot(state.snapshot.experiment, raw, allocate=state.served)
-                self._install(state, rebuilt)
+            else:
+                self._deferred.pop(name, None)
+                self._reload(state, raw, timed, segmented)
+        for name, raw in zip(stale, self._store.read_stats_many(stale), strict=True):
+            self._reload(states[name], raw, timed, segmented)
         if timed:
             experiments = [state.snapshot.experiment for state, _ in timed]
             for (state, raw), buckets in zip(timed, self._read_buckets(experiments), strict=True):
@@ -393,6 +397,25 @@ class Engine:
                     )
                     self._install(state, rebuilt)
         self.refreshes += 1
+
+    def _reload(
+        self,
+        state: ExperimentState,
+        raw: RawStats,
+        timed: list[tuple[ExperimentState, RawStats]],
+        segmented: list[tuple[ExperimentState, RawStats]],
+    ) -> None:
+        """Rebuilds the snapshot from new statistics, or queues it for what else it needs
+        (decision-time buckets, segment statistics). Allocations are built now for what
+        this replica serves, else on first use."""
+        if state.snapshot.experiment.timing.bucketed:
+            timed.append((state, raw))
+        elif state.snapshot.experiment.segmentation.enabled:
+            segmented.append((state, raw))
+        elif raw != state.snapshot.raw_stats:
+            self._install(
+                state, self._snapshot(state.snapshot.experiment, raw, allocate=state.served)
+            )
 
     def _rebuild_due(self, name: str, now: float) -> bool:
         """Whether new statistics of the experiment are reloaded now, or wait: at most one

@@ -39,6 +39,8 @@ class Keys:
         # statistics or config), and the sequence; one hash tag keeps both in one slot.
         self.changes = f"{{{prefix}:changes}}:feed"
         self.changes_seq = f"{{{prefix}:changes}}:seq"
+        # The same for changes of config (admin changes) only.
+        self.config_changes = f"{{{prefix}:changes}}:config"
 
     def config(self, experiment: str) -> str:
         return f"{self.prefix}:{{{experiment}}}:config"
@@ -135,6 +137,16 @@ OBSERVATION_CONFLICT = 4
 
 RawStats = dict[bytes, bytes]
 
+
+class Changes(NamedTuple):
+    """What changed after a change number: names of experiments (statistics or config),
+    those of them whose config changed, and the last change number."""
+
+    names: list[str]
+    configured: list[str]
+    last: int
+
+
 # The changes feed keeps the most recently changed experiments up to this many; a replica
 # that fell further behind than that does a full refresh (as it does every full_refresh_s).
 CHANGES_KEPT = 100_000
@@ -153,7 +165,8 @@ class StateStore(Protocol):
     def save_experiment(self, experiment: Experiment, entry: HistoryEntry) -> Experiment: ...
     def read_history(self, name: str, limit: int) -> list[HistoryEntry]: ...
     def read_observations(self, names: Sequence[str]) -> list[RawStats]: ...
-    def changed_since(self, seen: int | None) -> tuple[list[str], int]: ...
+    def changed_since(self, seen: int | None) -> Changes: ...
+    def read_stats_many(self, names: Sequence[str]) -> list[RawStats]: ...
     def read_segment_stats(self, names: Sequence[str]) -> list[dict[str, RawStats]]: ...
     def read_segment_observations(
         self, name: str, segments: Sequence[str]
@@ -229,35 +242,43 @@ class RedisStateStore:
     def ping(self) -> None:
         self._call("ping", self._redis.ping)
 
-    def _note_changed(self, pipe: Any, names: Iterable[str]) -> None:
-        """Adds 'these experiments changed' to pipe, for replicas' refreshes.
+    def _note_changed(self, pipe: Any, names: Iterable[str], config: bool = False) -> None:
+        """Adds 'these experiments changed' (config: their config did) to pipe, for
+        replicas' refreshes.
 
         A separate command after the write (not inside its script): the changes feed is a
         global key, outside the experiments' cluster slots. A notice lost in a crash between
         the two is caught by the replicas' periodic full refresh.
         """
-        self._note(keys=[self.keys.changes, self.keys.changes_seq], args=list(names), client=pipe)
+        keys = [self.keys.changes, self.keys.changes_seq, self.keys.config_changes]
+        self._note(keys=keys, args=["1" if config else "0", *names], client=pipe)
 
-    def note_changed(self, names: Iterable[str]) -> None:
+    def note_changed(self, names: Iterable[str], config: bool = False) -> None:
         """Tells every replica's next refresh to reload these experiments."""
         pipe = self._redis.pipeline(transaction=False)
-        self._note_changed(pipe, names)
+        self._note_changed(pipe, names, config)
         self._call("note a change", pipe.execute)
 
-    def changed_since(self, seen: int | None) -> tuple[list[str], int]:
-        """Names of the experiments changed after change number `seen`, and the last change
-        number, to pass next time (seen None: only the number, for a start from scratch).
-        Trims the feed to CHANGES_KEPT."""
+    def changed_since(self, seen: int | None) -> Changes:
+        """The experiments changed after change number `seen`, and the last change number,
+        to pass next time (seen None: only the number, for a start from scratch). Trims
+        the feeds to CHANGES_KEPT."""
         pipe = self._redis.pipeline(transaction=False)
         # The number is read before the names: a change numbered after it is either among
         # the names too or read next time, never skipped.
         pipe.get(self.keys.changes_seq)
         if seen is not None:
-            pipe.zrangebyscore(self.keys.changes, f"({seen}", "+inf")
-            pipe.zremrangebyrank(self.keys.changes, 0, -CHANGES_KEPT - 1)
+            for feed in (self.keys.changes, self.keys.config_changes):
+                pipe.zrangebyscore(feed, f"({seen}", "+inf")
+                pipe.zremrangebyrank(feed, 0, -CHANGES_KEPT - 1)
         replies = self._call("read the changes feed", pipe.execute)
-        names = [name.decode() for name in replies[1]] if seen is not None else []
-        return names, int(replies[0] or 0)
+        if seen is None:
+            return Changes([], [], int(replies[0] or 0))
+        return Changes(
+            [name.decode() for name in replies[1]],
+            [name.decode() for name in replies[3]],
+            int(replies[0] or 0),
+        )
 
     def close(self) -> None:
         self._redis.close()
@@ -283,7 +304,7 @@ class RedisStateStore:
         )
         if not created:
             raise AlreadyExistsError(f"experiment '{experiment.name}' already exists")
-        self.note_changed([experiment.name])
+        self.note_changed([experiment.name], config=True)
         return Experiment.from_json(experiment.to_json(), epoch=1)
 
     def get_experiment(self, name: str) -> Experiment | None:
@@ -317,7 +338,7 @@ class RedisStateStore:
                 f"experiment '{experiment.name}' changed concurrently (epoch {experiment.epoch} "
                 "is no longer current); retry"
             )
-        self.note_changed([experiment.name])
+        self.note_changed([experiment.name], config=True)
         return Experiment.from_json(experiment.to_json(), epoch=result)
 
     def read_history(self, name: str, limit: int) -> list[HistoryEntry]:
@@ -374,6 +395,14 @@ class RedisStateStore:
                 pipe.hgetall(self.keys.stats(name))
         replies = iter(self._call("read statistics", pipe.execute))
         return [(int(next(replies) or 0), next(replies) if stats else None) for stats in wanted]
+
+    def read_stats_many(self, names: Sequence[str]) -> list[RawStats]:
+        """One round trip: the raw stats of each experiment."""
+        pipe = self._redis.pipeline(transaction=False)
+        for name in names:
+            pipe.hgetall(self.keys.stats(name))
+        replies: list[RawStats] = self._call("read statistics", pipe.execute)
+        return replies
 
     def read_stats(self, name: str) -> RawStats:
         stats: RawStats = self._call("read statistics", self._redis.hgetall, self.keys.stats(name))

@@ -329,11 +329,12 @@ def window(
     def delta(command: str) -> int:
         return calls.get(command, 0) - calls_before.get(command, 0)
 
-    # A partial refresh reads the changes feed (ZRANGEBYSCORE, nothing else does); every
-    # refresh then reads one HGET (epoch) per experiment it looks at.
-    partial = delta("zrangebyscore")
+    # A partial refresh reads the two changes feeds (all changes, config changes: one
+    # ZRANGEBYSCORE each, nothing else uses it); every refresh then reads one HGETALL
+    # (statistics) per experiment it reloads.
+    partial = delta("zrangebyscore") // 2
     refreshes = partial + probe.full_refreshes
-    names_read = delta("hget")
+    names_read = delta("hgetall")
     names_in_partial = names_read - probe.full_refreshes * loaded
     interval_s = cast(int, DEFAULTS["refresh_interval_ms"].default) / 1000
     return {

@@ -236,16 +236,16 @@ def test_the_changes_feed_names_exactly_what_changed_since_a_number(
     redis_url: str, key_prefix: str
 ) -> None:
     store = RedisStateStore.from_url(redis_url, key_prefix)
-    assert store.changed_since(None) == ([], 0)  # nothing yet: a fresh start reads from 0
+    assert store.changed_since(None) == ([], [], 0)  # a fresh start only learns the number
     store.note_changed(["a", "b"])
-    names, first = store.changed_since(0)
-    assert sorted(names) == ["a", "b"] and first == 1
-    store.note_changed(["b"])
+    names, configured, first = store.changed_since(0)
+    assert sorted(names) == ["a", "b"] and configured == [] and first == 1
+    store.note_changed(["b"], config=True)
     store.note_changed(["c"])
-    names, last = store.changed_since(first)
-    assert sorted(names) == ["b", "c"] and last == 3
-    assert store.changed_since(last) == ([], 3)
-    assert store.changed_since(None) == ([], 3)
+    names, configured, last = store.changed_since(first)
+    assert sorted(names) == ["b", "c"] and configured == ["b"] and last == 3
+    assert store.changed_since(last) == ([], [], 3)
+    assert store.changed_since(None) == ([], [], 3)
     store.close()
 
 
