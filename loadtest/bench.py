@@ -70,7 +70,7 @@ WARMUP_S = 2.0
 SATURATION_S = 6.0
 FIXED_RATE_S = 5.0
 FIXED_RATE_SHARE = 0.5  # of banditd's median saturated rate, offered to both servers
-REPEATS = 3
+REPEATS = 5
 BATCH_COUNT = 1000
 BATCH_S = 3.0
 BATCH_THREADS = 2
@@ -697,7 +697,7 @@ def markdown(summary: dict[str, object]) -> str:
         *target_lines(summary.get("targets")),
         "## banditd Decide vs an empty handler",
         "",
-        "| metric (median of 3, min–max) | banditd Decide | empty handler | ratio |",
+        f"| metric (median of {REPEATS}, min–max) | banditd Decide | empty handler | ratio |",
         "|---|---:|---:|---:|",
         *(f"| {name} | {cell(d, n)} | {cell(e, n)} | {ratio(d, e)} |" for name, d, e, n in rows),
         "",
