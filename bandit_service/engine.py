@@ -324,12 +324,13 @@ class Engine:
         return self._store.read_time_buckets(requests)
 
     def refresh(self, full: bool | None = None) -> None:
-        """Reloads the statistics, and the config if its epoch moved, of the experiments this
-        replica serves that changed since the last refresh (the store's changes feed); every
-        one of them on a full refresh (every full_refresh_s, and the first time).
+        """Reloads what changed since the last refresh (the store's changes feeds) among the
+        experiments this replica serves: a new config at once, new statistics when their
+        rebuild is due (_rebuild_due); everything on a full refresh (every full_refresh_s,
+        and the first time).
 
-        Experiments with reward timing are rebuilt every time: decisions mature and leave
-        the window as time passes, even when no new data arrives.
+        Experiments with reward timing are rebuilt whenever due, changed or not: decisions
+        mature and leave the window as time passes, even when no new data arrives.
         """
         now = time.monotonic()
         if full is None:
@@ -344,19 +345,8 @@ class Engine:
             configured, stale = list(states), list[str]()
             self._deferred.clear()
         else:
-            # Config changes apply at once; new statistics when their rebuild is due
-            # (_rebuild_due), so waiting experiments are read when their wait is over.
             configured = [name for name in changes.configured if name in states]
-            skip = set(configured)
-            stale = list[str]()
-            for name in dict.fromkeys([*changes.names, *self._deferred, *self._timed]):
-                if name in skip or name not in states:
-                    continue
-                if self._rebuild_due(name, now):
-                    stale.append(name)
-                    self._deferred.pop(name, None)
-                else:
-                    self._deferred.setdefault(name, now)
+            stale = self._stale(changes.names, set(configured), now)
         timed: list[tuple[ExperimentState, RawStats]] = []
         segmented: list[tuple[ExperimentState, RawStats]] = []
         # A config notice may be one this replica applied already (its own admin change,
@@ -397,6 +387,20 @@ class Engine:
                     )
                     self._install(state, rebuilt)
         self.refreshes += 1
+
+    def _stale(self, changed: list[str], configured: set[str], now: float) -> list[str]:
+        """Of the experiments with new statistics (changed now, waiting from before, or
+        timed), those whose rebuild is due; the others wait in _deferred."""
+        stale = []
+        for name in dict.fromkeys([*changed, *self._deferred, *self._timed]):
+            if name in configured or name not in self._states:
+                continue
+            if self._rebuild_due(name, now):
+                stale.append(name)
+                self._deferred.pop(name, None)
+            else:
+                self._deferred.setdefault(name, now)
+        return stale
 
     def _reload(
         self,
