@@ -512,8 +512,13 @@ class Engine:
         stay about the same (weighted rendezvous hashing), with nothing stored per unit.
         In a segmented experiment the segment's own allocation decides, once it has one.
         """
-        state = self.state(name)
-        snapshot, allocation = self._serving(state)
+        # The common case inline (this is the per-request path): a loaded experiment whose
+        # snapshot has its allocation.
+        state = self._states.get(name) or self.state(name)
+        snapshot = state.snapshot
+        allocation = snapshot.allocation
+        if allocation is None:
+            snapshot, allocation = self._serving(state)
         segment = self._segment(state, attributes) if attributes else ""
         if segment:
             allocation = snapshot.segment_allocations.get(segment, allocation)
