@@ -121,8 +121,19 @@ def decide_response_bytes(decision: Decision) -> bytes:
     if head is None:
         fields = decide_response(decision._replace(decision_id=""))
         head = snapshot.response_heads[arm] = fields.SerializeToString()
-    # Ids are ASCII and shorter than 128 bytes: the length is one varint byte.
-    return head + _DECISION_ID_KEY + bytes((len(token),)) + token.encode("ascii")
+    return head + _DECISION_ID_KEY + _varint(len(token)) + token.encode("ascii")
+
+
+def _varint(n: int) -> bytes:
+    """n as a protobuf base-128 varint (ids are ASCII, so characters are bytes)."""
+    if n < 0x80:
+        return bytes((n,))
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
 
 
 def decide_batch_response(decisions: Decisions) -> decisions_pb2.DecideBatchResponse:

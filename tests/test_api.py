@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import grpc
 import pytest
 import redis
-from banditd.v1 import admin_pb2, common_pb2
+from banditd.v1 import admin_pb2, common_pb2, decisions_pb2
 from wire import Stubs, connect
 
 from bandit_service.tokens import DecisionSigner
@@ -47,6 +47,25 @@ def test_decide_returns_arm_version_signed_id_and_propensity(stubs: Stubs) -> No
         assert decision.default_arm == "v1" and decision.default_version == "model-v1"
         seen.add(decision.decision_id)
     assert len(seen) == 30
+
+
+def test_the_longest_names_and_segments_decide_and_reward(stubs: Stubs) -> None:
+    name = "n" * 64  # the longest experiment name: its ids pass 127 characters
+    stubs.create(name, arms=("a", "b"))
+    stubs.admin_call(
+        "SetSegmentation",
+        admin_pb2.SetSegmentationRequest(
+            experiment=name, segmentation=admin_pb2.Segmentation(attribute="tier")
+        ),
+    )
+    plain = stubs.decide(name)
+    segmented = stubs.decisions.Decide(
+        decisions_pb2.DecideRequest(experiment=name, attributes={"tier": "s" * 64}), timeout=10
+    )
+    assert len(plain.decision_id) > 127 and len(segmented.decision_id) == 216
+    for decision in (plain, segmented):
+        assert decision.arm in {"a", "b"} and decision.version
+        assert stubs.reward(decision.decision_id, 1.0, "e").duplicate is False
 
 
 def test_decide_batch_packs_an_arm_table(stubs: Stubs) -> None:

@@ -138,11 +138,13 @@ def test_a_prebuilt_decide_response_parses_to_the_built_one() -> None:
     snapshot = Engine(None, DecisionSigner(b"k" * 32, 60), settings)._snapshot(  # type: ignore[arg-type]
         experiment, {b"a:pulls": b"10", b"a:rewards": b"10", b"a:sum": b"3"}
     )
-    for arm in (0, 1, 1):
-        decision = Decision(snapshot, snapshot.allocation, arm, f"id-{arm}" * 9, [])
+    # The longest ids (a 64-byte name and segment) take 216 characters: a two-byte length.
+    for arm, token in ((0, "id-0" * 9), (1, "x" * 127), (1, "y" * 128), (0, "z" * 216)):
+        decision = Decision(snapshot, snapshot.allocation, arm, token, [])
         parsed = decisions_pb2.DecideResponse.FromString(convert.decide_response_bytes(decision))
         assert parsed == convert.decide_response(decision)
-        assert parsed.propensity == snapshot.allocation.shares[arm] and parsed.decision_id
+        assert parsed.propensity == snapshot.allocation.shares[arm]
+        assert parsed.decision_id == token
 
 
 def test_every_domain_error_has_a_status_code() -> None:
