@@ -260,10 +260,14 @@ class Engine:
 
     def _serving(self, state: ExperimentState) -> tuple[Snapshot, policies.Allocation]:
         """The snapshot to decide from, with its allocation (built now if it waited)."""
-        snapshot = state.snapshot
-        if snapshot.allocation is None:
-            snapshot = self._allocated(snapshot)
-            self._install(state, snapshot)
+        waiting = state.snapshot
+        if waiting.allocation is not None:
+            return waiting, waiting.allocation
+        snapshot = self._allocated(waiting)
+        with state.lock:
+            # Unless a refresh installed a newer snapshot meanwhile (that one stays).
+            if state.snapshot is waiting:
+                state.snapshot = snapshot
         assert snapshot.allocation is not None
         return snapshot, snapshot.allocation
 
