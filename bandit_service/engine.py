@@ -59,6 +59,22 @@ class Snapshot:
     # Serialized DecideResponse fields per arm, all but the decision id (convert.py fills
     # it on first use; the only mutable part, a cache).
     response_heads: dict[int, bytes] = field(default_factory=dict)
+    # Plain decisions (no unit, segment or shadows) drawn and signed ahead (Engine.decide).
+    ahead: DrawnAhead = field(default_factory=lambda: DrawnAhead())
+
+
+class DrawnAhead:
+    """A run of decisions drawn from one snapshot's allocation and signed, handed out one
+    per plain Decide (list.pop is atomic). Draws from one allocation are independent
+    whenever they are made, so drawing a run ahead serves exactly the same distribution;
+    a decision is counted when it is handed out, and a run older than DRAWN_AHEAD_MAX_MS
+    is dropped (its ids' decided-at time is when they were signed)."""
+
+    __slots__ = ("decisions", "signed_ms")
+
+    def __init__(self) -> None:
+        self.signed_ms = 0
+        self.decisions: list[tuple[int, str]] = []
 
 
 class Decision(NamedTuple):
@@ -122,6 +138,11 @@ class ExperimentState:
 def _arm_salts(arm_names: tuple[str, ...]) -> NDArray[np.uint64]:
     # Cached (read-only arrays): every rebuild of a snapshot needs them, arms rarely change.
     return policies.arm_salts(arm_names)
+
+
+# Plain decisions drawn and signed per kernel call, and the oldest a drawn one is served.
+DRAWN_AHEAD = 16
+DRAWN_AHEAD_MAX_MS = 100
 
 
 def now_ms() -> int:
@@ -256,6 +277,7 @@ class Engine:
             allocation=build_allocation(experiment, snapshot.decision_stats, draws),
             segment_allocations=segment_allocations,
             response_heads={},
+            ahead=DrawnAhead(),
         )
 
     def _serving(self, state: ExperimentState) -> tuple[Snapshot, policies.Allocation]:
@@ -526,23 +548,17 @@ class Engine:
         segment = self._segment(state, attributes) if attributes else ""
         if segment:
             allocation = snapshot.segment_allocations.get(segment, allocation)
+        shadows = snapshot.shadows
+        if not (unit_id or segment or shadows):
+            return self._decide_plain(state, snapshot, allocation)
         if unit_id:
             unit = policies.unit_hash(name, unit_id)
             arm = policies.choose_sticky(allocation, snapshot.salts, unit)
         else:
             arm = policies.choose(allocation)
-        shadows = snapshot.shadows
-        if shadows or segment:
-            per_arm = {arm: 1}
-            per_arm.update(dict.fromkeys(shadows, 1))
-            self._count(state, per_arm, segment)
-        else:
-            with state.lock:  # _count for the common case: one arm, no segment
-                state.served = True
-                state.pending[arm] += 1
-                if not state.dirty:
-                    state.dirty = True
-                    self._dirty.append(name)
+        per_arm = {arm: 1}
+        per_arm.update(dict.fromkeys(shadows, 1))
+        self._count(state, per_arm, segment)
         at, seg, epoch = now_ms(), segment.encode(), snapshot.experiment.epoch
         token = self._ids.take(snapshot.name_bytes, arm, epoch, at, seg)
         mirrored: ShadowDecisions = []
@@ -550,6 +566,35 @@ class Engine:
             ids = self._signer.sign_many(snapshot.name_bytes, shadows, epoch, at, seg)
             mirrored = list(zip(shadows, ids, strict=True))
         return Decision(snapshot, allocation, arm, token, mirrored)
+
+    def _decide_plain(
+        self, state: ExperimentState, snapshot: Snapshot, allocation: policies.Allocation
+    ) -> Decision:
+        """A decision without unit, segment or shadows: the next of a run drawn ahead (one
+        kernel call draws and one signs DRAWN_AHEAD decisions)."""
+        ahead, at = snapshot.ahead, now_ms()
+        decision = None
+        if at - ahead.signed_ms <= DRAWN_AHEAD_MAX_MS:
+            try:
+                decision = ahead.decisions.pop()
+            except IndexError:
+                pass  # used up: draw the next run
+        if decision is None:
+            arms = policies.choose_many(allocation, DRAWN_AHEAD)
+            ids = self._signer.sign_many(
+                snapshot.name_bytes, arms, snapshot.experiment.epoch, at, b""
+            )
+            run = list(zip(arms.tolist(), ids, strict=True))
+            decision = run.pop()
+            ahead.decisions, ahead.signed_ms = run, at
+        arm, decision_id = decision
+        with state.lock:  # _count for one arm and no segment
+            state.served = True
+            state.pending[arm] += 1
+            if not state.dirty:
+                state.dirty = True
+                self._dirty.append(snapshot.experiment.name)
+        return Decision(snapshot, allocation, arm, decision_id, [])
 
     def decide_many(
         self,

@@ -890,3 +890,21 @@ def test_segment_settings_are_validated(stubs: Stubs) -> None:
         segment_batch(stubs, "long-values", "x" * 65, 1)
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "attributes['tier'] is the segmentation attribute" in raised.value.details()
+
+
+def test_plain_decisions_drawn_ahead_serve_the_allocation_and_are_counted_once(
+    server: Any, stubs: Stubs
+) -> None:
+    weights = admin_pb2.PolicyConfig(
+        policy=common_pb2.POLICY_FIXED,
+        fixed=admin_pb2.FixedParams(weights={"a": 7.0, "b": 3.0}),
+    )
+    create(stubs, "ahead", [spec("a"), spec("b")], policy=weights)
+    decisions = [stubs.decide("ahead") for _ in range(3000)]
+    served = Counter(d.arm for d in decisions)
+    # 3000 draws at 0.7: sd 0.008, so +-0.04 is five sd and still catches 0.5 or 0.9.
+    assert abs(served["a"] / 3000 - 0.7) < 0.04
+    assert all(d.propensity == pytest.approx(0.7) for d in decisions if d.arm == "a")
+    assert len({d.decision_id for d in decisions}) == 3000
+    server.engine.flush()
+    assert sum(a.pulls for a in stubs.status("ahead").arms) == 3000
