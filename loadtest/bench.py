@@ -641,6 +641,9 @@ def summarize(
                 for key in ("p50", "p99")
             },
         },
+        # Client-observed p99 at half of banditd's saturated rate, median over the runs.
+        "decide_p99_ms": latency("decide", "fixed_rate", "p99").get("median"),
+        "empty_p99_ms": latency("empty", "fixed_rate", "p99").get("median"),
         # Per server core (decisions per second of server CPU): the target unit.
         "batch_decisions_per_s": batch["decisions_per_server_cpu_s"],
         "batch": batch,
