@@ -140,7 +140,8 @@ def _arm_salts(arm_names: tuple[str, ...]) -> NDArray[np.uint64]:
     return policies.arm_salts(arm_names)
 
 
-# Plain decisions drawn and signed per kernel call, and the oldest a drawn one is served.
+# Decisions drawn (plain ones) and ids signed (sticky and segmented ones) ahead per kernel
+# call, and the oldest one that is still served.
 DRAWN_AHEAD = 16
 DRAWN_AHEAD_MAX_MS = 100
 
@@ -155,7 +156,7 @@ class Engine:
     def __init__(self, store: StateStore, signer: DecisionSigner, settings: Settings) -> None:
         self._store = store
         self._signer = signer
-        self._ids = PresignedIds(signer)
+        self._ids = PresignedIds(signer, run=DRAWN_AHEAD, max_age_ms=DRAWN_AHEAD_MAX_MS)
         self._settings = settings
         self.replica_id = uuid.uuid4().hex[:16]
         self._states: dict[str, ExperimentState] = {}
