@@ -41,7 +41,7 @@ from banditd.v1 import admin_pb2, admin_pb2_grpc, common_pb2, decisions_pb2, dec
 
 from bandit_service.embedded_redis import EmbeddedRedis, free_port
 
-from . import bench_kernels, bench_rewards, bench_scale
+from . import bench_kernels, bench_rewards, bench_scale, processes
 from .empty_server import ARMS, EXPERIMENT, MAX_WORKERS_DEFAULT
 from .processes import (
     LOAD_CPU,
@@ -908,19 +908,14 @@ def start_banditd(
     key_prefix: str = KEY_PREFIX,
     cpus: tuple[int, ...] = (SERVER_CPU,),
 ) -> Server:
-    target = f"127.0.0.1:{free_port()}"
     env = {
-        **python_env(),
         "BANDITD_REDIS_URL": redis_url,
-        "BANDITD_LISTEN": target,
         "BANDITD_ADMIN_TOKEN": token,
         "BANDITD_REDIS_KEY_PREFIX": key_prefix,
     }
-    argv = [*pinning.prefix(cpus), sys.executable, "-m", "bandit_service", "serve"]
-    if workers > 1:
-        argv += ["--workers", str(workers)]
     log = work / f"banditd-{key_prefix}.log"
-    return Server("decide", start_child("banditd", argv, env, log), target)
+    child, target = processes.start_banditd(log, env, pinning, cpus, workers)
+    return Server("decide", child, target)
 
 
 def start_empty(work: Path, pinning: Pinning) -> Server:

@@ -39,10 +39,11 @@ from bandit_service import convert
 from bandit_service.admin import AdminService
 from bandit_service.config import Settings
 from bandit_service.domain import Experiment
-from bandit_service.embedded_redis import EmbeddedRedis, free_port
+from bandit_service.embedded_redis import EmbeddedRedis
 from bandit_service.engine import Engine, now_ms
 from bandit_service.store import Keys, PullFlush, RedisStateStore, RewardWrite
 
+from . import processes
 from .processes import (
     LOAD_CPU,
     SERVER_CPU,
@@ -50,9 +51,7 @@ from .processes import (
     Pinning,
     cpu_seconds,
     health_serving,
-    python_env,
     raise_interrupt,
-    start_child,
     stop_child,
 )
 
@@ -73,18 +72,9 @@ def log(message: str) -> None:
 def start_banditd(
     work: Path, redis_url: str, pinning: Pinning | None, env: dict[str, str], log_name: str
 ) -> tuple[Child, str]:
-    """`banditd serve` on a free loopback port, pinned to SERVER_CPU when pinning is on."""
-    target = f"127.0.0.1:{free_port()}"
-    child_env = {
-        **python_env(),
-        **env,
-        "BANDITD_REDIS_URL": redis_url,
-        "BANDITD_LISTEN": target,
-        "BANDITD_REDIS_KEY_PREFIX": KEY_PREFIX,
-    }
-    prefix = pinning.prefix(SERVER_CPU) if pinning is not None else []
-    argv = [*prefix, sys.executable, "-m", "bandit_service", "serve"]
-    return start_child("banditd", argv, child_env, work / log_name), target
+    """`banditd serve` on this measurement's Redis, with the service's default settings."""
+    settings = {**env, "BANDITD_REDIS_URL": redis_url, "BANDITD_REDIS_KEY_PREFIX": KEY_PREFIX}
+    return processes.start_banditd(work / log_name, settings, pinning)
 
 
 def cpu_busy_seconds(cpu: int) -> float:

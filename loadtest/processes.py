@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from types import FrameType
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from bandit_service.embedded_redis import free_port
 
 SERVER_CPU, LOAD_CPU = 0, 1
 
@@ -66,6 +69,24 @@ def start_child(name: str, argv: list[str], env: dict[str, str], log: Path) -> C
             argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
         )
     return Child(name, process, log)
+
+
+def start_banditd(
+    log: Path,
+    env: dict[str, str],
+    pinning: Pinning | None,
+    cpus: tuple[int, ...] = (SERVER_CPU,),
+    workers: int = 1,
+) -> tuple[Child, str]:
+    """`banditd serve` (with `--workers` above 1) on a free loopback port, pinned to cpus when
+    pinning is on; env holds its BANDITD_* settings besides the listen address."""
+    target = f"127.0.0.1:{free_port()}"
+    prefix = pinning.prefix(cpus) if pinning is not None else []
+    argv = [*prefix, sys.executable, "-m", "bandit_service", "serve"]
+    if workers > 1:
+        argv += ["--workers", str(workers)]
+    child_env = {**python_env(), **env, "BANDITD_LISTEN": target}
+    return start_child("banditd", argv, child_env, log), target
 
 
 def stop_child(child: Child, timeout_s: float = 10.0) -> None:
