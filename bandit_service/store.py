@@ -476,7 +476,8 @@ class RedisStateStore:
         arms = sorted({w.arm for w in writes})
         arm_of = {arm: i + 1 for i, arm in enumerate(arms)}
         # A bucket must outlive the last decision it can hold by the reward window.
-        args: list[Any] = [len(hours)] + [(h + 1) * 3600 + ttl_s + 60 for h in hours]
+        # ARGV[1], the events' records, is filled in once they are packed.
+        args: list[Any] = [b"", len(hours)] + [(h + 1) * 3600 + ttl_s + 60 for h in hours]
         args.append(1 if track_squares else 0)
         args.append(len(time_buckets))
         args += [b.expire_at_s for b in time_buckets]
@@ -503,7 +504,7 @@ class RedisStateStore:
                 w.reward or 0.0,
             )
             args += [w.nonce, w.event_id]
-        args.insert(0, bytes(records))
+        args[0] = bytes(records)
         pipe = self._redis.pipeline(transaction=False)
         self._rewards(keys=keys, args=args, client=pipe)
         self._note_changed(pipe, [experiment])
