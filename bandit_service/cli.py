@@ -61,7 +61,7 @@ def serve(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, on_signal)
         if settings.workers > 1:
             return run_workers(settings, stopping)
-        server = BanditServer(settings)
+        server = BanditServer(settings, owns_process=True)
         server.start()
         stopping.wait()
         server.stop()

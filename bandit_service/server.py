@@ -24,6 +24,7 @@ from .engine import Engine
 from .errors import StoreUnavailableError
 from .guardrails import ObservationHistory
 from .guards import guarded
+from .heap import freeze_start_up_heap
 from .rewards import RewardRecorder
 from .servicers import AdminServicer, DecisionsServicer
 from .store import RedisStateStore, StateStore
@@ -94,11 +95,19 @@ def add_decisions_to_server(servicer: Any, server: grpc.Server) -> None:
 
 
 class BanditServer:
-    """One replica. start() returns once health reports SERVING."""
+    """One replica. start() returns once health reports SERVING.
 
-    def __init__(self, settings: Settings, store: StateStore | None = None) -> None:
+    owns_process: this replica is the process's reason to exist (`banditd serve`), so it
+    may set process-wide state such as the garbage collector's; embedders and tests leave
+    it off.
+    """
+
+    def __init__(
+        self, settings: Settings, store: StateStore | None = None, owns_process: bool = False
+    ) -> None:
         self.settings = settings
         self._store = store
+        self._owns_process = owns_process
         self._server: grpc.Server | None = None
         self._health: health.HealthServicer | None = None
         self.engine: Engine | None = None
@@ -166,6 +175,9 @@ class BanditServer:
         warm_s = time.monotonic() - warming
         engine.start()
         self.autopilot.start()
+        if self._owns_process:
+            frozen = freeze_start_up_heap()
+            logger.info("%d start-up objects frozen out of garbage-collector passes", frozen)
         for name in ("", *SERVICE_NAMES):
             health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.ready_s = time.monotonic() - started

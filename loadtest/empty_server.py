@@ -24,6 +24,7 @@ import grpc
 from banditd.v1 import common_pb2, decisions_pb2, decisions_pb2_grpc
 
 from bandit_service.config import Settings
+from bandit_service.heap import freeze_start_up_heap
 from bandit_service.tokens import DecisionSigner
 
 # The experiment the bench creates on banditd; the constant response mirrors it.
@@ -81,6 +82,7 @@ def serve(listen: str, max_workers: int) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     server.start()
+    freeze_start_up_heap()  # as banditd does before it reports SERVING
     print(f"empty_server: serving on {listen.rpartition(':')[0]}:{port}", flush=True)
     stopping.wait()
     server.stop(1.0).wait()

@@ -97,6 +97,8 @@ def test_serve_with_embedded_redis_keeps_state_across_restarts(data_dir: Path) -
         log = stop(process)
     assert process.returncode == 0, log
     assert "banditd stopped" in log
+    # `banditd serve` owns its process, so it freezes the start-up heap before SERVING.
+    assert "start-up objects frozen out of garbage-collector passes" in log
     assert health_probe(port).returncode == 1  # nothing serves there any more
     assert (data_dir / "appendonlydir").is_dir()
 
