@@ -24,7 +24,7 @@ from .engine import Engine
 from .errors import StoreUnavailableError
 from .guardrails import ObservationHistory
 from .guards import guarded
-from .heap import freeze_start_up_heap
+from .heap import FreezeAfterFullPasses, keep_full_passes_short
 from .rewards import RewardRecorder
 from .servicers import AdminServicer, DecisionsServicer
 from .store import RedisStateStore, StateStore
@@ -108,6 +108,7 @@ class BanditServer:
         self.settings = settings
         self._store = store
         self._owns_process = owns_process
+        self._freezer: FreezeAfterFullPasses | None = None
         self._server: grpc.Server | None = None
         self._health: health.HealthServicer | None = None
         self.engine: Engine | None = None
@@ -176,8 +177,12 @@ class BanditServer:
         engine.start()
         self.autopilot.start()
         if self._owns_process:
-            frozen = freeze_start_up_heap()
-            logger.info("%d start-up objects frozen out of garbage-collector passes", frozen)
+            frozen, self._freezer = keep_full_passes_short()
+            logger.info(
+                "%d start-up objects frozen out of garbage-collector passes, and the "
+                "survivors of each full pass will be",
+                frozen,
+            )
         for name in ("", *SERVICE_NAMES):
             health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.ready_s = time.monotonic() - started
@@ -207,6 +212,14 @@ class BanditServer:
         if self._store is not None:
             self._store.close()
             self._store = None
+        if self._freezer is not None:
+            self._freezer.uninstall()
+            logger.info(
+                "garbage collector: %d full passes, %d of them over the whole heap",
+                self._freezer.full_passes,
+                self._freezer.thaws,
+            )
+            self._freezer = None
         logger.info("banditd stopped")
 
     def wait(self) -> None:
