@@ -70,8 +70,9 @@ class Settings(BaseSettings):
         30.0,
         gt=0,
         le=3600,
-        description="How often a replica reloads every experiment it serves, changed or not "
-        "(between, it reloads only those the changes feed names).",
+        description="How often a replica reloads the config of every experiment it holds "
+        "and the statistics of those it is deciding from, changed or not (between, it "
+        "reloads only those the changes feed names).",
     )
     min_rebuild_interval_ms: int = Field(
         250,
@@ -86,8 +87,18 @@ class Settings(BaseSettings):
         ge=0,
         le=60_000,
         description="New statistics of an experiment this replica has not decided from since "
-        "its last rebuild are reloaded this long after the change is noticed, so that the "
+        "its last rebuild wait at least this long after the change is noticed, so that the "
         "changes of that time make one rebuild (config changes apply at once).",
+    )
+    idle_reloads_per_s: int = Field(
+        100,
+        ge=1,
+        le=1_000_000,
+        description="At most this many experiments a replica has not decided from since "
+        "their last rebuild are reloaded per second after their statistics change, oldest "
+        "change first (a decision here moves one to the next refresh; config changes apply "
+        "at once); bounds the refresh's CPU when other replicas change many experiments "
+        "that this one rarely serves.",
     )
     flush_interval_ms: int = Field(
         100,

@@ -174,6 +174,12 @@ class Engine:
         self._timed: set[str] = set()
         # Experiments whose new statistics wait for their rebuild, by when that was noticed.
         self._deferred: dict[str, float] = {}
+        # Experiments this replica has not decided from since their last rebuild, whose
+        # new statistics wait their turn (a budget per refresh), by when that was noticed.
+        self._idle_queue: dict[str, float] = {}
+        self._idle_budget = max(
+            1, round(settings.idle_reloads_per_s * settings.refresh_interval_ms / 1000)
+        )
         self._min_rebuild_s = settings.min_rebuild_interval_ms / 1000
         self._idle_delay_s = settings.idle_rebuild_delay_ms / 1000
         # Experiments the autopilot judges (guardrails, ramps, auto-promotion).
@@ -354,7 +360,8 @@ class Engine:
         """Reloads what changed since the last refresh (the store's changes feeds) among the
         experiments this replica serves: a new config at once, new statistics when their
         rebuild is due (_rebuild_due); everything on a full refresh (every full_refresh_s,
-        and the first time).
+        and the first time), but for the statistics of experiments this replica does not
+        serve (_idles).
 
         Experiments with reward timing are rebuilt whenever due, changed or not: decisions
         mature and leave the window as time passes, even when no new data arrives.
@@ -376,9 +383,14 @@ class Engine:
             stale = self._stale(changes.names, set(configured), now)
         timed: list[tuple[ExperimentState, RawStats]] = []
         segmented: list[tuple[ExperimentState, RawStats]] = []
-        # A config notice may be one this replica applied already (its own admin change,
-        # or the creation it loaded after): then only the statistics may be new.
-        with_stats = [full or self._rebuild_due(name, now) for name in configured]
+        if full:
+            # What this replica doesn't serve is reloaded by its first decision here (whose
+            # count comes back as a change), so a full refresh reads only its config.
+            with_stats = [not self._idles(name, states[name]) for name in configured]
+        else:
+            # A config notice may be one this replica applied already (its own admin
+            # change, or the creation it loaded after): then only statistics may be new.
+            with_stats = [self._rebuild_due(name, now) for name in configured]
         read = self._store.read_epochs_and_stats(configured, with_stats)
         for name, (epoch, raw) in zip(configured, read, strict=True):
             if epoch == 0:
@@ -389,10 +401,13 @@ class Engine:
                 if experiment is not None:
                     self.apply(experiment, raw)
                 self._deferred.pop(name, None)
+                self._idle_queue.pop(name, None)
             elif raw is None:
-                self._deferred.setdefault(name, now)
+                if not full:
+                    self._hold(name, state, now)
             else:
                 self._deferred.pop(name, None)
+                self._idle_queue.pop(name, None)
                 self._reload(state, raw, timed, segmented)
         for name, raw in zip(stale, self._store.read_stats_many(stale), strict=True):
             self._reload(states[name], raw, timed, segmented)
@@ -417,17 +432,58 @@ class Engine:
 
     def _stale(self, changed: list[str], configured: set[str], now: float) -> list[str]:
         """Of the experiments with new statistics (changed now, waiting from before, or
-        timed), those whose rebuild is due; the others wait in _deferred."""
+        timed), those whose rebuild is due, then the idle queue's turn; the others wait
+        (_hold)."""
         stale = []
+        states = self._states
         for name in dict.fromkeys([*changed, *self._deferred, *self._timed]):
-            if name in configured or name not in self._states:
+            if name in configured or name not in states:
                 continue
             if self._rebuild_due(name, now):
                 stale.append(name)
                 self._deferred.pop(name, None)
+                self._idle_queue.pop(name, None)
             else:
-                self._deferred.setdefault(name, now)
-        return stale
+                self._hold(name, states[name], now)
+        return stale + self._idle_turn(configured, now)
+
+    def _idle_turn(self, configured: set[str], now: float) -> list[str]:
+        """The front of the idle queue: up to the budget, of those noticed at least
+        idle_rebuild_delay_ms ago (so that the changes of that time make one rebuild)."""
+        turn: list[str] = []
+        queue, budget = self._idle_queue, self._idle_budget
+        settled = now - self._idle_delay_s
+        for name, noticed in queue.items():
+            if len(turn) >= budget or noticed > settled:
+                break
+            turn.append(name)
+        for name in turn:
+            del queue[name]
+        return [name for name in turn if name not in configured and name in self._states]
+
+    def _kept_fresh(self, name: str) -> bool:
+        """Experiments whose statistics are reloaded even while this replica does not
+        decide from them: the autopilot judges them, or decisions mature as time passes."""
+        return name in self._autopiloted or name in self._timed
+
+    def _idles(self, name: str, state: ExperimentState) -> bool:
+        """Whether new statistics of the experiment go to the idle queue (_hold)."""
+        return not state.served and not self._kept_fresh(name)
+
+    def _hold(self, name: str, state: ExperimentState, now: float) -> None:
+        """New statistics that are not reloaded now. They wait in _deferred for their
+        rebuild interval; but those of an experiment this replica has not decided from
+        since its last rebuild, and that nothing else here reads, join the idle queue,
+        which reloads at most idle_reloads_per_s, oldest notice first. So the refresh's
+        cost stays bounded however fast other replicas change experiments this one rarely
+        serves. A decision here takes one out of the queue: its count, once flushed, comes
+        back as a change of an experiment this replica serves."""
+        if self._idles(name, state):
+            self._idle_queue.setdefault(name, now)
+            self._deferred.pop(name, None)
+        else:
+            self._idle_queue.pop(name, None)
+            self._deferred.setdefault(name, now)
 
     def _reload(
         self,
@@ -450,14 +506,17 @@ class Engine:
 
     def _rebuild_due(self, name: str, now: float) -> bool:
         """Whether new statistics of the experiment are reloaded now, or wait: at most one
-        rebuild per min_rebuild_interval_ms; and an experiment this replica has not served
-        since its last rebuild waits idle_rebuild_delay_ms after a change is noticed, so
-        that the changes of that time (another replica's counts, then rewards) make one
-        rebuild, not several, for a snapshot nobody decides from."""
+        rebuild per min_rebuild_interval_ms; an experiment this replica has not served
+        since its last rebuild but keeps fresh (_kept_fresh) waits idle_rebuild_delay_ms
+        after a change is noticed, so that the changes of that time (another replica's
+        counts, then rewards) make one rebuild, not several; other unserved ones wait in
+        the idle queue (_hold)."""
         state = self._states[name]
         if state.rebuilt_at > now - self._min_rebuild_s:
             return False
-        return state.served or self._deferred.get(name, now) <= now - self._idle_delay_s
+        if state.served:
+            return True
+        return self._kept_fresh(name) and self._deferred.get(name, now) <= now - self._idle_delay_s
 
     def state(self, name: str) -> ExperimentState:
         """The experiment's state, loading it from Redis on first use; NOT_FOUND if absent."""

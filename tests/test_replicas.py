@@ -200,3 +200,45 @@ def test_an_experiment_this_replica_does_not_serve_takes_its_changes_together(
     assert state.snapshot.allocation is None
     assert reader.decide("quiet").arm in {"a", "b"}
     assert state.snapshot.allocation is not None
+
+
+def test_experiments_a_replica_does_not_serve_take_turns_within_the_reload_budget(
+    start_server,
+) -> None:
+    writer = connect(start_server(refresh_interval_ms=REFRESH_MS).target)
+    # 20 reloads/s at 50 ms refreshes: 1 experiment per refresh.
+    reader_server = start_server(refresh_interval_ms=REFRESH_MS, idle_reloads_per_s=20)
+    reader = connect(reader_server.target)
+    names = [f"idle-{i:02d}" for i in range(24)]
+    for name in names:
+        writer.create(name, arms=("a", "b"))
+        reader.decide(name)
+    engine = reader_server.engine
+    states = [engine.state(name) for name in names]
+    # The reader's own counts come back as changes; after that it serves none of them.
+    for state in states:
+        wait_until(lambda state=state: sum(state.snapshot.decision_stats.pulls) == 1)
+    built = [state.snapshot for state in states]
+    for name in names:
+        writer.batch(name, 100)
+
+    def reloaded() -> int:
+        return sum(state.snapshot is not old for state, old in zip(states, built, strict=True))
+
+    wait_until(lambda: reloaded() >= 1, timeout_s=3.0)
+    refreshes = engine.refreshes
+    time.sleep(0.2)
+    # One per refresh (the refresh in progress may have taken its turn too).
+    assert reloaded() <= engine.refreshes - refreshes + 2, "the budget was not kept"
+    assert reloaded() < len(names) // 2
+
+    # A decision takes a waiting experiment out of the queue: its count comes back as a
+    # change of an experiment the reader serves (the last in the queue would otherwise
+    # wait more than 0.6 s).
+    last = max(i for i, (s, old) in enumerate(zip(states, built, strict=True)) if s.snapshot is old)
+    assert reader.decide(names[last]).arm in {"a", "b"}
+    wait_until(lambda: states[last].snapshot is not built[last], timeout_s=0.4)
+
+    # And every experiment gets its turn: 24 at 20 per second.
+    wait_until(lambda: reloaded() == len(names), timeout_s=5.0)
+    assert all(sum(state.snapshot.decision_stats.pulls) >= 101 for state in states)
