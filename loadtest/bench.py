@@ -81,6 +81,7 @@ WORKER_RUNS = (
     (2, (SERVER_CPU, LOAD_CPU)),
 )
 WORKERS_CONNECTIONS = 16
+SCALE_REPEATS = 3  # Decide runs of each kind on the replica with 10,000 experiments
 
 
 # --- processes ---------------------------------------------------------------------------
@@ -103,8 +104,9 @@ def decide_answers(target: str) -> bool:
     return True
 
 
-def create_experiment(target: str, token: str) -> None:
-    request = admin_pb2.CreateExperimentRequest(
+def experiment_request() -> admin_pb2.CreateExperimentRequest:
+    """The bench experiment: Thompson, binary rewards, the empty server's 10 arms."""
+    return admin_pb2.CreateExperimentRequest(
         name=EXPERIMENT,
         description="make bench",
         policy=admin_pb2.PolicyConfig(
@@ -113,9 +115,12 @@ def create_experiment(target: str, token: str) -> None:
         reward_type=admin_pb2.REWARD_TYPE_BINARY,
         arms=[admin_pb2.ArmSpec(name=name, version=version) for name, version in ARMS],
     )
+
+
+def create_experiment(target: str, token: str) -> None:
     with grpc.insecure_channel(target) as channel:
         admin_pb2_grpc.AdminStub(channel).CreateExperiment(
-            request, metadata=[("authorization", f"Bearer {token}")], timeout=10.0
+            experiment_request(), metadata=[("authorization", f"Bearer {token}")], timeout=10.0
         )
 
 
@@ -388,7 +393,7 @@ def measure(
 ) -> Run:
     load, checks = rig.load, rig.checks
     # Only banditd counts decisions in Redis; the empty server is checked by a real client.
-    pulls = rig.pulls if server.name == "decide" else None
+    pulls = rig.pulls if server.name != "empty" else None
     pulls_before = pulls.settled() if pulls is not None else 0
     cpu_before = cpu_seconds(server.child.pid)
     result = load.run(server.target, seconds, rate, rig.work)
@@ -558,6 +563,80 @@ def measure_workers(rig: Rig, redis_url: str, token: str, pinning: Pinning) -> d
         "streams_in_flight": CLIENTS * STREAMS,
         "pinned": pinning.enabled,
         "by_workers": per_n,
+    }
+
+
+def decide_at_scale(rig: Rig, pinning: Pinning, fixed_rate: float) -> bench_scale.WhileChanging:
+    """Decide on a replica holding 10,000 live experiments while 1% of them change every
+    refresh interval (bench_scale's active window), against an empty server started now on
+    the same CPU: the bench experiment is created beside the 10,000, then both servers are
+    loaded saturated and at the fixed rate, alternating, SCALE_REPEATS times each.
+
+    The replica's refresh runs on that CPU throughout, so the empty server shares the CPU
+    with it too: the req/s and p99 ratios compare the servers under the same neighbour,
+    while banditd's CPU per call includes its own refresh."""
+
+    def run(child: Child, target: str, redis_url: str) -> dict[str, object]:
+        bench_scale.create_from_requests(redis_url, [experiment_request()])
+        banditd = Server("decide_10k", child, target)
+        wait_until("the bench experiment at 10k", lambda: decide_answers(target), child, 30)
+        with (
+            tempfile.TemporaryDirectory(prefix="banditd-bench-10k-") as work,
+            contextlib.closing(PullCounter(redis_url)) as pulls,
+        ):
+            here = Rig(rig.load, Path(work), rig.checks, pulls)
+            empty = start_empty(here.work, pinning)
+            try:
+                wait_until("empty server", lambda: decide_answers(empty.target), empty.child, 30)
+                for server in (banditd, empty):
+                    here.load.run(server.target, WARMUP_S, None, here.work)
+                runs = [
+                    measure(here, server, kind, repeat, seconds, rate)
+                    for repeat in range(1, SCALE_REPEATS + 1)
+                    for kind, seconds, rate in (
+                        ("saturation", SATURATION_S, None),
+                        ("fixed_rate", FIXED_RATE_S, fixed_rate),
+                    )
+                    for server in (banditd, empty)
+                ]
+            finally:
+                stop_child(empty.child)
+        return {"repeats": SCALE_REPEATS, **compared(runs, banditd.name, fixed_rate)}
+
+    return run
+
+
+def compared(runs: list[Run], banditd: str, fixed_rate: float) -> dict[str, object]:
+    """banditd's runs against the empty server's: medians, spreads and the three ratios."""
+
+    def figures(server: str, kind: str, figure: Callable[[Run], float | None]) -> list[float]:
+        values = (figure(r) for r in runs if r.server == server and r.kind == kind)
+        return [v for v in values if v is not None]
+
+    spreads = {
+        f"{label}_{what}": spread(figures(server, kind, figure))
+        for label, server in (("decide", banditd), ("empty", "empty"))
+        for what, kind, figure in (
+            ("rps", "saturation", lambda r: r.rps),
+            ("cpu_us_per_call", "saturation", lambda r: r.cpu_us_per_call),
+            ("p99_ms", "fixed_rate", lambda r: r.latency_ms.get("p99")),
+        )
+    }
+
+    def ratio(what: str) -> float | None:
+        top, bottom = spreads[f"decide_{what}"], spreads[f"empty_{what}"]
+        if not top or not bottom or not bottom["median"]:
+            return None
+        return round(top["median"] / bottom["median"], 3)
+
+    return {
+        "fixed_rate_rps": round(fixed_rate, 1),
+        **{key: value.get("median") for key, value in spreads.items()},
+        "rps_ratio": ratio("rps"),
+        "cpu_ratio": ratio("cpu_us_per_call"),
+        "p99_ratio": ratio("p99_ms"),
+        "spread": spreads,
+        "runs": [asdict(r) for r in runs],
     }
 
 
@@ -798,6 +877,24 @@ def targets(summary: dict[str, Any]) -> list[dict[str, object]]:
             get("refresh_cpu_fraction_10k_experiments"),
             lambda v: v < 0.10,
         ),
+        row(
+            "7. at 10k: Decide req/s / empty",
+            ">= 0.9",
+            get("refresh_at_scale", "while_changing", "rps_ratio"),
+            lambda v: v >= 0.9,
+        ),
+        row(
+            "7. at 10k: Decide CPU per call (with refresh) / empty",
+            "<= 1.1",
+            get("refresh_at_scale", "while_changing", "cpu_ratio"),
+            lambda v: v <= 1.1,
+        ),
+        row(
+            "7. at 10k: p99 at the fixed rate / empty",
+            "<= 1.2",
+            get("refresh_at_scale", "while_changing", "p99_ratio"),
+            lambda v: v <= 1.2,
+        ),
         row("8. ready, warm numba cache (s)", "<= 3", get("ready_seconds_warm"), lambda v: v <= 3),
     ]
 
@@ -873,6 +970,23 @@ def scale_lines(startup: object, scale: object) -> list[str]:
             f"the end (idle windows: {idle['seconds']} s and {active['seconds']} s).",
             "",
         ]
+        during = scale.get("while_changing")
+        if isinstance(during, dict):
+            lines += [
+                "Decide on that replica while the experiments keep changing, against an empty "
+                f"server on the same CPU at the same time ({during['repeats']} runs each; "
+                "banditd's CPU includes its refresh):",
+                "",
+                "| | banditd, 10k experiments | empty handler | ratio |",
+                "|---|---:|---:|---:|",
+                f"| requests/s, saturated | {during['decide_rps']} | {during['empty_rps']} | "
+                f"{during['rps_ratio']} |",
+                f"| server CPU µs per call | {during['decide_cpu_us_per_call']} | "
+                f"{during['empty_cpu_us_per_call']} | {during['cpu_ratio']} |",
+                f"| p99 ms at {during['fixed_rate_rps']:.0f} req/s | {during['decide_p99_ms']} | "
+                f"{during['empty_p99_ms']} | {during['p99_ratio']} |",
+                "",
+            ]
     return lines
 
 
@@ -1042,7 +1156,9 @@ def run_bench(wanted_load: str, out_dir: Path) -> int:
     print("bench: start-up, cold and warm numba cache", flush=True)
     startup = bench_scale.measure_startup(pinning=pinning)
     print("bench: refresh cost with 10,000 experiments", flush=True)
-    scale = bench_scale.measure_refresh_at_scale(pinning=pinning)
+    scale = bench_scale.measure_refresh_at_scale(
+        pinning=pinning, while_changing=decide_at_scale(rig, pinning, fixed_rate)
+    )
     checks.add(
         "scale: the refresh keeps up while 1% of experiments change every interval",
         bool(scale["active_refresh_keeps_up"]),

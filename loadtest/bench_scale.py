@@ -24,7 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
 from importlib import resources
@@ -192,6 +192,15 @@ def create_request(name: str, arms: int) -> admin_pb2.CreateExperimentRequest:
 def create_experiments(
     redis_url: str, names: Sequence[str], arms: int, key_prefix: str = KEY_PREFIX
 ) -> None:
+    """Creates Thompson experiments named `names` with `arms` arms each."""
+    create_from_requests(redis_url, (create_request(name, arms) for name in names), key_prefix)
+
+
+def create_from_requests(
+    redis_url: str,
+    requests: Iterable[admin_pb2.CreateExperimentRequest],
+    key_prefix: str = KEY_PREFIX,
+) -> None:
     """Creates the experiments through the admin use case the CreateExperiment RPC runs
     (same translation, validation, Lua script, history entry and changes-feed notice), from
     this process: about 0.4 ms each instead of a gRPC round trip through the server."""
@@ -199,9 +208,8 @@ def create_experiments(
     try:
         settings = Settings.model_validate({"redis_url": redis_url, "redis_key_prefix": key_prefix})
         admin = AdminService(store, cast(Engine, _NoReplica()), settings)
-        for name in names:
-            experiment = convert.experiment_from_create(create_request(name, arms))
-            admin.create_experiment(experiment, ACTOR)
+        for request in requests:
+            admin.create_experiment(convert.experiment_from_create(request), ACTOR)
     finally:
         store.close()
 
@@ -610,6 +618,10 @@ def measure_startup(
     }
 
 
+# (replica, its gRPC target, Redis URL) -> figures; see measure_refresh_at_scale.
+WhileChanging = Callable[[Child, str, str], dict[str, object]]
+
+
 def measure_refresh_at_scale(
     n_experiments: int = 10_000,
     arms: int = 10,
@@ -623,6 +635,7 @@ def measure_refresh_at_scale(
     numba_cache_dir: Path | None = None,
     pinning: Pinning | bool = True,
     seed: int = 7,
+    while_changing: WhileChanging | None = None,
 ) -> dict[str, object]:
     """Server CPU spent keeping n_experiments loaded experiments fresh, as a fraction of a core.
 
@@ -633,7 +646,9 @@ def measure_refresh_at_scale(
     of changed_per_interval random experiments every change_interval_ms (b). The default
     windows (32 s) hold one full refresh (every 30 s). numba_cache_dir: the replica's
     NUMBA_CACHE_DIR (None: the default cache beside the code, as `make bench` uses).
-    pinning: as for measure_startup.
+    pinning: as for measure_startup. while_changing: called after (b) while the writer
+    goes on, with the replica, its target and the Redis URL, to measure decisions at this
+    scale; what it returns is reported as "while_changing".
     """
     pinned = resolve_pinning(pinning)
     began = time.monotonic()
@@ -694,6 +709,7 @@ def measure_refresh_at_scale(
             time.sleep(min(2.0, active_window_s))  # into the steady state first
             log(f"active window: {active_window_s:g} s, {changed_per_interval} changes / tick")
             active = window(client, child.pid, sentinel_key, active_window_s, loaded, server_cpu)
+            during = while_changing(child, target, redis_server.url) if while_changing else None
         active["writer"] = writer.report()
         log(f"active: {active['cpu_fraction']} of a core")
         rss_end = rss_mb(child.pid)
@@ -739,6 +755,7 @@ def measure_refresh_at_scale(
         "shutdown_after_active": shutdown,
         "idle": idle,
         "active": active,
+        "while_changing": during,
         "pinning": describe(pinned),
         "duration_s": round(time.monotonic() - began, 1),
     }
