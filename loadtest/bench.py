@@ -81,7 +81,7 @@ WORKER_RUNS = (
     (2, (SERVER_CPU, LOAD_CPU)),
 )
 WORKERS_CONNECTIONS = 16
-SCALE_REPEATS = 3  # Decide runs of each kind on the replica with 10,000 experiments
+SCALE_REPEATS = 5  # Decide runs of each kind on the replica with 10,000 experiments
 
 
 # --- processes ---------------------------------------------------------------------------
