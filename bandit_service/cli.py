@@ -45,6 +45,8 @@ def serve(args: argparse.Namespace) -> int:
         return 0
     configure_logging(settings.log_level)
     logger.info("banditd %s starting with %s", __version__, json.dumps(settings.redacted()))
+    # bandit_service/launch.py says why the C allocator.
+    logger.info("memory allocator: PYTHONMALLOC=%s", os.environ.get("PYTHONMALLOC", "(default)"))
 
     embedded: EmbeddedRedis | None = None
     try:

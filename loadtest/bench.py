@@ -1038,7 +1038,9 @@ def start_empty(work: Path, pinning: Pinning) -> Server:
         *pinning.prefix(SERVER_CPU), sys.executable, "-m", "loadtest.empty_server",
         "--listen", target, "--max-workers", str(MAX_WORKERS_DEFAULT),
     ]  # fmt: skip
-    child = start_child("empty_server", argv, python_env(), work / "empty_server.log")
+    # The allocator `banditd serve` runs on (bandit_service/launch.py).
+    env = {**python_env(), "PYTHONMALLOC": "malloc"}
+    child = start_child("empty_server", argv, env, work / "empty_server.log")
     return Server("empty", child, target)
 
 

@@ -10,10 +10,12 @@ import time
 from pathlib import Path
 
 import grpc
+import pytest
 from banditd.v1 import admin_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from wire import connect
+from wire import closed_target, connect
 
+from bandit_service import launch
 from bandit_service.embedded_redis import free_port
 
 TOKEN = "serve-test-token"
@@ -97,8 +99,10 @@ def test_serve_with_embedded_redis_keeps_state_across_restarts(data_dir: Path) -
         log = stop(process)
     assert process.returncode == 0, log
     assert "banditd stopped" in log
-    # `banditd serve` owns its process, so it freezes the start-up heap before SERVING.
+    # `banditd serve` owns its process, so it freezes the start-up heap before SERVING,
+    # and it re-executed itself on the C allocator (keeping its PID).
     assert "start-up objects frozen out of garbage-collector passes" in log
+    assert "memory allocator: PYTHONMALLOC=malloc" in log
     assert health_probe(port).returncode == 1  # nothing serves there any more
     assert (data_dir / "appendonlydir").is_dir()
 
@@ -203,3 +207,30 @@ def test_workers_share_the_port_and_redis_totals_stay_exact(data_dir: Path) -> N
         stubs.close()
     finally:
         stop(process)
+
+
+class Exec(Exception):
+    """Stands in for os.execve, which would replace the test process."""
+
+
+def test_serve_reexecutes_on_the_c_allocator_unless_one_is_chosen(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def execve(path: str, argv: list[str], env: dict[str, str]) -> None:
+        raise Exec(path, argv, env)
+
+    monkeypatch.setattr(launch.os, "execve", execve)
+    monkeypatch.delenv("PYTHONMALLOC", raising=False)
+    with pytest.raises(Exec) as done:
+        launch.main(["serve", "--listen", "127.0.0.1:0"])
+    path, argv, env = done.value.args
+    assert path == sys.executable
+    assert argv == [sys.executable, "-m", "bandit_service", "serve", "--listen", "127.0.0.1:0"]
+    assert env["PYTHONMALLOC"] == "malloc"
+
+    # An operator's choice is kept, and other commands never re-execute.
+    monkeypatch.setenv("PYTHONMALLOC", "pymalloc")
+    assert launch.main(["serve", "--print-config"]) == 0
+    monkeypatch.delenv("PYTHONMALLOC")
+    assert launch.main(["health", "--target", closed_target(), "--timeout", "0.2"]) == 1
+    assert '"listen"' in capsys.readouterr().out
