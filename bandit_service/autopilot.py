@@ -191,7 +191,7 @@ class Autopilot:
         now_ms = time.time_ns() // 1_000_000
         for snapshot, raw_obs in zip(snapshots, raw_observations, strict=True):
             experiment = snapshot.experiment
-            stats = ArmStats.from_raw(experiment, snapshot.raw_stats)
+            stats = snapshot.totals
             scoped = sorted(
                 {g.segment for g in experiment.guardrails if g.segment} & snapshot.segments
             )

@@ -151,6 +151,10 @@ class ArmLimits:
         return floor, cap
 
 
+# Most arms have no limits: the configs a replica loads share this one (it is frozen).
+NO_LIMITS = ArmLimits()
+
+
 @dataclass(frozen=True, slots=True)
 class Rollback:
     """Why a guardrail took an arm out of traffic, with the evidence."""
@@ -404,7 +408,7 @@ def _arm_from_doc(doc: list[str] | dict[str, Any]) -> Arm:
     if isinstance(doc, list):  # the first layout: [name, version, state]
         name, version, state = doc
         return Arm(name, version, ArmState(state))
-    limits = ArmLimits()
+    limits = NO_LIMITS
     if "limits" in doc:
         raw = doc["limits"]
         ramp = raw.get("ramp")
@@ -414,6 +418,8 @@ def _arm_from_doc(doc: list[str] | dict[str, Any]) -> Arm:
             cap_until_rewards=raw.get("cap_until_rewards", 0),
             ramp=None if ramp is None else Ramp(**{**ramp, "steps": tuple(ramp["steps"])}),
         )
+        if limits == NO_LIMITS:
+            limits = NO_LIMITS
     rollback = doc.get("rollback")
     return Arm(
         doc["name"],

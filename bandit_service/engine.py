@@ -43,8 +43,10 @@ class Snapshot:
     # since its statistics last changed (Engine._serving builds it then).
     allocation: policies.Allocation | None
     name_bytes: bytes
-    raw_stats: RawStats
-    # The statistics the allocation was built from: all history, or with reward timing the
+    # All-history statistics, as read from Redis. Parsed, not the raw hash: that is about
+    # 80 small objects an experiment, and a replica holds thousands of experiments.
+    totals: ArmStats
+    # The statistics the allocation was built from: totals, or with reward timing the
     # matured decisions in the window.
     decision_stats: ArmStats
     # Arms every decision mirrors to (never served).
@@ -61,6 +63,10 @@ class Snapshot:
     response_heads: dict[int, bytes] = field(default_factory=dict)
     # Plain decisions (no unit, segment or shadows) drawn and signed ahead (Engine.decide).
     ahead: DrawnAhead = field(default_factory=lambda: DrawnAhead())
+
+
+# Shared by the snapshots of unsegmented experiments (an empty frozenset is not).
+NO_SEGMENTS: frozenset[str] = frozenset()
 
 
 class DrawnAhead:
@@ -120,7 +126,9 @@ class ExperimentState:
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self.lock = threading.Lock()
-        self.pending = [0] * MAX_ARMS
+        # Decisions per arm not yet flushed; None until the first since the last flush (a
+        # replica holds thousands of experiments it rarely decides from).
+        self.pending: list[int] | None = None
         # Whether pending holds counts and the experiment is queued for the next flush.
         self.dirty = False
         # When (time.monotonic) the snapshot was last built, and whether this replica has
@@ -214,7 +222,7 @@ class Engine:
                     "final flush failed (attempt %d of %d): %s", attempt + 1, attempts, exc
                 )
                 time.sleep(0.2)
-        unflushed = sum(sum(s.pending) for s in self._states.values())
+        unflushed = sum(sum(s.pending or ()) for s in self._states.values())
         logger.error("shutting down with %d decision counts not written to Redis", unflushed)
 
     def _run(self) -> None:
@@ -243,14 +251,14 @@ class Engine:
     def _snapshot(
         self,
         experiment: Experiment,
-        raw: RawStats,
+        totals: ArmStats,
         buckets: TimeBuckets | None = None,
         segment_stats: Mapping[str, RawStats] | None = None,
         allocate: bool = True,
     ) -> Snapshot:
         """A snapshot of the experiment with these statistics; its allocations are left to
         the first decision that needs them unless allocate (Engine._serving)."""
-        stats = ArmStats.from_raw(experiment, raw)
+        stats = totals
         if experiment.timing.bucketed:
             if buckets is None:
                 (buckets,) = self._read_buckets([experiment])
@@ -261,11 +269,11 @@ class Engine:
             experiment,
             None,
             experiment.name.encode("ascii"),
-            raw,
+            totals,
             stats,
             experiment.shadow_indices,
             _arm_salts(tuple(experiment.arm_names)),
-            frozenset(segment_stats or ()),
+            frozenset(segment_stats) if segment_stats else NO_SEGMENTS,
             segment_stats or {},
         )
         return self._allocated(snapshot) if allocate else snapshot
@@ -304,7 +312,7 @@ class Engine:
         """Installs a new config (after an admin change here, or one seen in Redis)."""
         if raw is None:
             raw = self._store.read_stats(experiment.name)
-        snapshot = self._snapshot(experiment, raw)
+        snapshot = self._snapshot(experiment, ArmStats.from_raw(experiment, raw))
         state = self._states.get(experiment.name)
         if state is None:
             self._states[experiment.name] = ExperimentState(snapshot)
@@ -414,18 +422,19 @@ class Engine:
         if timed:
             experiments = [state.snapshot.experiment for state, _ in timed]
             for (state, raw), buckets in zip(timed, self._read_buckets(experiments), strict=True):
-                rebuilt = self._snapshot(
-                    state.snapshot.experiment, raw, buckets, allocate=state.served
-                )
+                experiment = state.snapshot.experiment
+                totals = ArmStats.from_raw(experiment, raw)
+                rebuilt = self._snapshot(experiment, totals, buckets, allocate=state.served)
                 self._install(state, rebuilt)
         if segmented:
             names = [state.snapshot.experiment.name for state, _ in segmented]
             all_segments = self._store.read_segment_stats(names)
             for (state, raw), segments in zip(segmented, all_segments, strict=True):
                 current = state.snapshot
-                if raw != current.raw_stats or segments != current.segment_stats:
+                totals = ArmStats.from_raw(current.experiment, raw)
+                if not totals.same_as(current.totals) or segments != current.segment_stats:
                     rebuilt = self._snapshot(
-                        current.experiment, raw, None, segments, allocate=state.served
+                        current.experiment, totals, None, segments, allocate=state.served
                     )
                     self._install(state, rebuilt)
         self.refreshes += 1
@@ -499,10 +508,11 @@ class Engine:
             timed.append((state, raw))
         elif state.snapshot.experiment.segmentation.enabled:
             segmented.append((state, raw))
-        elif raw != state.snapshot.raw_stats:
-            self._install(
-                state, self._snapshot(state.snapshot.experiment, raw, allocate=state.served)
-            )
+        else:
+            experiment = state.snapshot.experiment
+            totals = ArmStats.from_raw(experiment, raw)
+            if not totals.same_as(state.snapshot.totals):
+                self._install(state, self._snapshot(experiment, totals, allocate=state.served))
 
     def _rebuild_due(self, name: str, now: float) -> bool:
         """Whether new statistics of the experiment are reloaded now, or wait: at most one
@@ -580,6 +590,8 @@ class Engine:
                 state.dirty = True
                 self._dirty.append(state.snapshot.experiment.name)
             pending = state.pending
+            if pending is None:
+                pending = state.pending = [0] * MAX_ARMS
             for index, n in per_arm.items():
                 pending[index] += n
             if segment:
@@ -650,7 +662,10 @@ class Engine:
         arm, decision_id = decision
         with state.lock:  # _count for one arm and no segment
             state.served = True
-            state.pending[arm] += 1
+            pending = state.pending
+            if pending is None:
+                pending = state.pending = [0] * MAX_ARMS
+            pending[arm] += 1
             if not state.dirty:
                 state.dirty = True
                 self._dirty.append(snapshot.experiment.name)
@@ -721,9 +736,9 @@ class Engine:
         with state.lock:
             state.dirty = False
             counts = state.pending
-            if not any(counts):
+            if counts is None or not any(counts):
                 return None
-            state.pending = [0] * MAX_ARMS
+            state.pending = None
             segment_counts = state.segment_pending
             state.segment_pending = {}
         experiment = state.snapshot.experiment
@@ -745,7 +760,7 @@ class Engine:
         """Decisions counted here and not yet confirmed by Redis."""
         total = 0
         for state in list(self._states.values()):
-            total += sum(state.pending)
+            total += sum(state.pending or ())
             if state.inflight is not None:
                 total += sum(state.inflight.counts.values())
         return total

@@ -51,6 +51,18 @@ class ArmStats:
         pulls, rewards, sums, sumsq = table
         return cls(pulls, rewards, sums, sumsq)
 
+    def same_as(self, other: ArmStats) -> bool:
+        """Whether both hold the same numbers (a reload with nothing new changes nothing)."""
+        return all(
+            np.array_equal(mine, theirs)
+            for mine, theirs in (
+                (self.pulls, other.pulls),
+                (self.rewards, other.rewards),
+                (self.sums, other.sums),
+                (self.sumsq, other.sumsq),
+            )
+        )
+
 
 @functools.lru_cache(maxsize=65_536)
 def _stat_slots(arm_names: tuple[str, ...]) -> dict[bytes, tuple[int, int]]:

@@ -242,3 +242,20 @@ def test_experiments_a_replica_does_not_serve_take_turns_within_the_reload_budge
     # And every experiment gets its turn: 24 at 20 per second.
     wait_until(lambda: reloaded() == len(names), timeout_s=5.0)
     assert all(sum(state.snapshot.decision_stats.pulls) >= 101 for state in states)
+
+
+def test_a_full_refresh_keeps_the_snapshots_whose_statistics_did_not_change(
+    start_server,
+) -> None:
+    server = start_server(refresh_interval_ms=REFRESH_MS, full_refresh_s=0.2)
+    client = connect(server.target)
+    client.create("steady", arms=("a", "b"))
+    client.decide("steady")
+    state = server.engine.state("steady")
+    # The decision's count comes back as a change, and rebuilds the snapshot once.
+    wait_until(lambda: sum(state.snapshot.totals.pulls) == 1)
+    built, refreshes = state.snapshot, server.engine.refreshes
+    wait_until(lambda: server.engine.refreshes >= refreshes + 12, timeout_s=3.0)
+    assert state.snapshot is built, "rebuilt from the same statistics"
+    client.batch("steady", 5)
+    wait_until(lambda: sum(state.snapshot.totals.pulls) == 6)

@@ -20,6 +20,7 @@ from bandit_service.config import Settings
 from bandit_service.domain import PolicyConfig, PolicyName, RewardType, new_experiment
 from bandit_service.guards import STATUS_FOR_ERROR
 from bandit_service.history import HistoryEntry
+from bandit_service.stats import ArmStats
 from bandit_service.store import PullFlush, RedisStateStore
 from bandit_service.tokens import DecisionSigner, DecisionToken, PresignedIds
 
@@ -135,8 +136,9 @@ def test_a_prebuilt_decide_response_parses_to_the_built_one() -> None:
         arms=[("a", "models/a:1"), ("b", "models/b:2")],
     )
     settings = Settings(redis_url="redis://127.0.0.1:1/0")
+    totals = ArmStats.from_raw(experiment, {b"a:pulls": b"10", b"a:rewards": b"10", b"a:sum": b"3"})
     snapshot = Engine(None, DecisionSigner(b"k" * 32, 60), settings)._snapshot(  # type: ignore[arg-type]
-        experiment, {b"a:pulls": b"10", b"a:rewards": b"10", b"a:sum": b"3"}
+        experiment, totals
     )
     # The longest ids (a 64-byte name and segment) take 216 characters: a two-byte length.
     for arm, token in ((0, "id-0" * 9), (1, "x" * 127), (1, "y" * 128), (0, "z" * 216)):
@@ -145,6 +147,23 @@ def test_a_prebuilt_decide_response_parses_to_the_built_one() -> None:
         assert parsed == convert.decide_response(decision)
         assert parsed.propensity == snapshot.allocation.shares[arm]
         assert parsed.decision_id == token
+
+
+def test_arm_stats_are_the_same_only_when_every_number_is() -> None:
+    experiment = new_experiment(
+        name="same",
+        policy=PolicyConfig(PolicyName.THOMPSON),
+        reward_type=RewardType.BINARY,
+        arms=[("a", "models/a:1"), ("b", "models/b:2")],
+    )
+    raw = {b"a:pulls": b"10", b"a:rewards": b"4", b"b:sum": b"3", b"b:sumsq": b"5"}
+    stats = ArmStats.from_raw(experiment, raw)
+    # Fields of arms the experiment doesn't have (any more) don't count.
+    assert stats.same_as(ArmStats.from_raw(experiment, {**raw, b"gone:pulls": b"7"}))
+    for field, value in raw.items():
+        changed = ArmStats.from_raw(experiment, {**raw, field: b"%d" % (int(value) + 1)})
+        assert not stats.same_as(changed), field
+        assert not changed.same_as(stats), field
 
 
 def test_every_domain_error_has_a_status_code() -> None:
